@@ -1,0 +1,34 @@
+// TLS material of links between clusters: every cluster presents a certificate issued by the
+// shared CA and accepts only peers whose certificate chains to it (mutual TLS). Plain TCP is
+// used only when the operator turned TLS off.
+
+import { readFile } from 'node:fs/promises';
+import type { GlobalDistribOptions } from './options.ts';
+
+export interface LinkTls {
+  /** Presented by the accepting side. */
+  cert: string;
+  key: string;
+  /** Presented when dialling a peer. */
+  clientCert: string;
+  clientKey: string;
+  /** The only CA whose certificates are accepted, both ways. */
+  ca: string;
+}
+
+export async function loadLinkTls(tls: GlobalDistribOptions['connections']['tls']): Promise<LinkTls | undefined> {
+  if (!tls.enabled) return undefined;
+  if (tls.certfile === undefined || tls.keyfile === undefined || tls.cafile === undefined) {
+    throw new Error('connections.tls needs certfile, keyfile and cafile (or enabled = false on a trusted network)');
+  }
+  const [cert, key, ca] = await Promise.all([readFile(tls.certfile, 'utf8'), readFile(tls.keyfile, 'utf8'), readFile(tls.cafile, 'utf8')]);
+  const clientCert = tls.client_certfile === undefined ? cert : await readFile(tls.client_certfile, 'utf8');
+  const clientKey = tls.client_keyfile === undefined ? key : await readFile(tls.client_keyfile, 'utf8');
+  return { cert, key, ca, clientCert, clientKey };
+}
+
+/** "host:port" → parts; IPv6 in brackets. */
+export function splitHostPort(endpoint: string): { host: string; port: number } {
+  const i = endpoint.lastIndexOf(':');
+  return { host: endpoint.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(endpoint.slice(i + 1)) };
+}

@@ -1,0 +1,213 @@
+// Generates meerkat.doap (XEP-0453 DOAP) and docs/compliance.md from what the code declares:
+// each module's `xeps` list, plus the specifications the core itself implements (below).
+// Never edit the outputs by hand; run `bun scripts/generate-doap.ts` after changing a
+// declaration. `--check` exits 1 when the committed files differ (a test does the same).
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { MODULES } from '../modules/index.ts';
+
+/** A specification and the parts of Meerkat that implement it. */
+export interface SpecEntry {
+  /** 'XEP-0199' or 'RFC 6120'. */
+  id: string;
+  implementedBy: string[];
+}
+
+export interface Declaration {
+  name: string;
+  specs: readonly string[];
+}
+
+/** What the core (not a module) implements, and where. */
+export const CORE_DECLARATIONS: readonly Declaration[] = [
+  { name: 'core: c2s streams', specs: ['RFC 6120', 'XEP-0368', 'XEP-0478'] },
+  { name: 'core: router', specs: ['RFC 6121'] },
+  { name: 'core: JIDs', specs: ['RFC 7622'] },
+  { name: 'core: SASL', specs: ['RFC 4616', 'RFC 5802', 'RFC 7677', 'RFC 9266', 'XEP-0178'] },
+  { name: 'core: HTTP', specs: ['RFC 7395', 'XEP-0124', 'XEP-0206', 'XEP-0156'] },
+];
+
+/** Titles for the table; a specification missing here is listed without one. */
+const TITLES: Readonly<Record<string, string>> = {
+  'RFC 4616': 'The PLAIN SASL Mechanism',
+  'RFC 5802': 'Salted Challenge Response Authentication Mechanism (SCRAM)',
+  'RFC 6120': 'XMPP: Core',
+  'RFC 6121': 'XMPP: Instant Messaging and Presence',
+  'RFC 7395': 'An XMPP Subprotocol for WebSocket',
+  'RFC 7622': 'XMPP: Address Format',
+  'RFC 7677': 'SCRAM-SHA-256 and SCRAM-SHA-256-PLUS',
+  'RFC 9266': 'Channel Bindings for TLS 1.3',
+  'XEP-0012': 'Last Activity',
+  'XEP-0016': 'Privacy Lists',
+  'XEP-0030': 'Service Discovery',
+  'XEP-0049': 'Private XML Storage',
+  'XEP-0054': 'vcard-temp',
+  'XEP-0077': 'In-Band Registration',
+  'XEP-0092': 'Software Version',
+  'XEP-0114': 'Jabber Component Protocol',
+  'XEP-0115': 'Entity Capabilities',
+  'XEP-0124': 'Bidirectional-streams Over Synchronous HTTP (BOSH)',
+  'XEP-0156': 'Discovering Alternative XMPP Connection Methods',
+  'XEP-0160': 'Best Practices for Handling Offline Messages',
+  'XEP-0178': 'Best Practices for Use of SASL EXTERNAL with Certificates',
+  'XEP-0191': 'Blocking Command',
+  'XEP-0198': 'Stream Management',
+  'XEP-0199': 'XMPP Ping',
+  'XEP-0203': 'Delayed Delivery',
+  'XEP-0206': 'XMPP Over BOSH',
+  'XEP-0237': 'Roster Versioning',
+  'XEP-0280': 'Message Carbons',
+  'XEP-0352': 'Client State Indication',
+  'XEP-0368': 'SRV records for XMPP over TLS',
+  'XEP-0453': 'DOAP usage in XMPP',
+  'XEP-0478': 'Stream Limits Advertisement',
+};
+
+const SPEC_ID = /^(XEP-\d{4}|RFC \d{3,5})$/;
+
+/** Every declared specification with its implementers, XEPs after RFCs, each in number order. */
+export function collectSpecs(declarations: readonly Declaration[]): SpecEntry[] {
+  const bySpec = new Map<string, Set<string>>();
+  for (const d of declarations) {
+    for (const id of d.specs) {
+      if (!SPEC_ID.test(id)) throw new Error(`${d.name} declares "${id}", expected "XEP-0123" or "RFC 1234"`);
+      let set = bySpec.get(id);
+      if (!set) bySpec.set(id, (set = new Set()));
+      set.add(d.name);
+    }
+  }
+  const order = (id: string): [number, number] => [id.startsWith('RFC') ? 0 : 1, Number(id.replace(/\D/g, ''))];
+  return [...bySpec.entries()]
+    .map(([id, names]) => ({ id, implementedBy: [...names].sort() }))
+    .sort((a, b) => {
+      const [ka, na] = order(a.id);
+      const [kb, nb] = order(b.id);
+      return ka - kb || na - nb;
+    });
+}
+
+/** Core declarations plus every module in the catalogue. */
+export function declarations(): Declaration[] {
+  return [...CORE_DECLARATIONS, ...MODULES.map((m) => ({ name: m.name, specs: m.xeps ?? [] }))];
+}
+
+function specUrl(id: string): string {
+  const n = id.replace(/\D/g, '');
+  return id.startsWith('RFC') ? `https://www.rfc-editor.org/info/rfc${Number(n)}` : `https://xmpp.org/extensions/xep-${n}.html`;
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+export interface ProjectInfo {
+  name: string;
+  description: string;
+  license: string;
+  version: string;
+}
+
+export function projectInfo(root: string): ProjectInfo {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; description: string; license: string };
+  return { name: 'Meerkat', description: pkg.description, license: pkg.license, version: pkg.version };
+}
+
+/** XEP-0453 DOAP document. */
+export function renderDoap(project: ProjectInfo, specs: readonly SpecEntry[]): string {
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<!-- Generated by scripts/generate-doap.ts from the modules\' declarations. Do not edit. -->',
+    '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"',
+    '         xmlns="http://usefulinc.com/ns/doap#"',
+    '         xmlns:xmpp="https://linkmauve.fr/ns/xmpp-doap#">',
+    '  <Project>',
+    `    <name>${escapeXml(project.name)}</name>`,
+    `    <shortdesc>${escapeXml(project.description)}</shortdesc>`,
+    `    <license rdf:resource="https://spdx.org/licenses/${escapeXml(project.license)}.html"/>`,
+    '    <programming-language>TypeScript</programming-language>',
+    '    <category rdf:resource="https://linkmauve.fr/ns/xmpp-doap#category-server"/>',
+    '    <release>',
+    '      <Version>',
+    `        <revision>${escapeXml(project.version)}</revision>`,
+    '      </Version>',
+    '    </release>',
+  ];
+  for (const spec of specs) {
+    if (spec.id.startsWith('RFC')) {
+      lines.push(`    <implements rdf:resource="${specUrl(spec.id)}"/>`);
+      continue;
+    }
+    lines.push(
+      '    <implements>',
+      '      <xmpp:SupportedXep>',
+      `        <xmpp:xep rdf:resource="${specUrl(spec.id)}"/>`,
+      '        <xmpp:status>complete</xmpp:status>',
+      `        <xmpp:note>${escapeXml(spec.implementedBy.join(', '))}</xmpp:note>`,
+      '      </xmpp:SupportedXep>',
+      '    </implements>',
+    );
+  }
+  lines.push('  </Project>', '</rdf:RDF>', '');
+  return lines.join('\n');
+}
+
+/** The compliance table for docs/compliance.md. */
+export function renderCompliance(specs: readonly SpecEntry[]): string {
+  const lines = [
+    '# Compliance',
+    '',
+    '<!-- Generated by scripts/generate-doap.ts from the modules\' declarations. Do not edit. -->',
+    '',
+    'Specifications Meerkat implements, and where. Modules marked `mod_*` run only when',
+    'configured (see `DEFAULT_MODULES` for the set a fresh install runs). The same list is',
+    'published as a DOAP file (XEP-0453) in `meerkat.doap`.',
+    '',
+    '| Specification | Title | Implemented by |',
+    '| --- | --- | --- |',
+  ];
+  for (const spec of specs) {
+    const title = TITLES[spec.id] ?? '';
+    lines.push(`| [${spec.id}](${specUrl(spec.id)}) | ${title} | ${spec.implementedBy.map((n) => (n.startsWith('mod_') ? `\`${n}\`` : n)).join(', ')} |`);
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+export interface GeneratedFile {
+  path: string;
+  text: string;
+}
+
+export function generate(root: string): GeneratedFile[] {
+  const specs = collectSpecs(declarations());
+  return [
+    { path: join(root, 'meerkat.doap'), text: renderDoap(projectInfo(root), specs) },
+    { path: join(root, 'docs', 'compliance.md'), text: renderCompliance(specs) },
+  ];
+}
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+if (import.meta.main) {
+  const check = process.argv.includes('--check');
+  let stale = false;
+  for (const file of generate(REPO_ROOT)) {
+    let current: string | undefined;
+    try {
+      current = readFileSync(file.path, 'utf8');
+    } catch {
+      current = undefined;
+    }
+    if (current === file.text) continue;
+    if (check) {
+      console.error(`${file.path} is out of date: run bun scripts/generate-doap.ts`);
+      stale = true;
+    } else {
+      writeFileSync(file.path, file.text);
+      console.log(`wrote ${file.path}`);
+    }
+  }
+  if (stale) process.exit(1);
+}

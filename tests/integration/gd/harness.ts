@@ -1,0 +1,312 @@
+// Real pieces for Global Distribution tests: a redis-server (or a three-node Redis Cluster)
+// of the test's own on free loopback ports, Meerkat clusters as separate `bun server/main.ts`
+// processes with their own data directories and certificates from one test CA, and xmpp.js
+// users logged in to a given cluster.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { client, xml, type Client, type XmlElement } from '@xmpp/client';
+import { freePort, freePorts } from '../../helpers/ports.ts';
+import { trustCa } from '../../helpers/tls-trust.ts';
+import { generateTestCa, issueCert } from '../../../server/tls/certs.ts';
+import { openStorage } from '../../../server/storage/open.ts';
+import { deriveCredentials } from '../../../server/auth/credentials.ts';
+
+const REPO = resolve(import.meta.dir, '../../..');
+const BUN = join(REPO, 'node_modules/.bin/bun');
+const MAIN = join(REPO, 'server/main.ts');
+
+export const PASSWORD = 'gd-secret';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+// ---- Redis ----
+
+export interface RedisServer {
+  readonly port: number;
+  /** SIGSTOP: the process stays connected and answers nothing. */
+  pause(): void;
+  resume(): void;
+  /** SIGKILL, then a fresh, empty redis-server on the same port. */
+  restartEmpty(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function redisArgs(port: number, extra: string[] = []): string[] {
+  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra];
+}
+
+async function spawnRedis(port: number, extra: string[], cwd: string): Promise<ChildProcess> {
+  const proc = spawn('redis-server', redisArgs(port, extra), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  await waitUntil(`redis-server on ${port}`, () => {
+    if (proc.exitCode !== null) throw new Error(`redis-server exited: ${out}`);
+    return out.includes('Ready to accept connections');
+  }, 10_000);
+  return proc;
+}
+
+export async function startRedis(): Promise<RedisServer> {
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'gd-redis-'));
+  let proc = await spawnRedis(port, [], dir);
+  const kill = async (p: ChildProcess): Promise<void> => {
+    if (p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await exited;
+  };
+  return {
+    port,
+    pause: () => { proc.kill('SIGSTOP'); },
+    resume: () => { proc.kill('SIGCONT'); },
+    async restartEmpty() {
+      await kill(proc);
+      proc = await spawnRedis(port, [], dir);
+    },
+    async stop() {
+      await kill(proc);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RedisClusterServers {
+  /** "127.0.0.1:port" seed nodes. */
+  readonly nodes: string[];
+  stop(): Promise<void>;
+}
+
+/** Three masters, no replicas: the smallest Redis Cluster redis-cli will create. */
+export async function startRedisCluster(): Promise<RedisClusterServers> {
+  const ports = await freePorts(3);
+  const dir = await mkdtemp(join(tmpdir(), 'gd-rcluster-'));
+  const procs: ChildProcess[] = [];
+  for (const port of ports) {
+    procs.push(await spawnRedis(port, ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000'], dir));
+  }
+  const nodes = ports.map((p) => `127.0.0.1:${p}`);
+  const created = spawnSync('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 20_000 });
+  if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout} ${created.stderr}`);
+  await waitUntil('cluster state ok', () => {
+    const info = spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' });
+    return info.stdout.includes('cluster_state:ok');
+  });
+  return {
+    nodes,
+    async stop() {
+      for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---- certificates ----
+
+export interface GdCertificates {
+  ca: string;
+  files: { c2sCert: string; c2sKey: string; linkCert: string; linkKey: string; clientCert: string; clientKey: string; caFile: string; strangerCert: string; strangerKey: string };
+}
+
+/** One CA for c2s and links; a "stranger" client certificate from another CA. */
+export async function makeCertificates(dir: string): Promise<GdCertificates> {
+  const ca = await generateTestCa('GD Test CA');
+  const other = await generateTestCa('Stranger CA');
+  const c2s = await issueCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  const link = await issueCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  const clientCert = await issueCert(ca, { dnsNames: ['gd-peer'], usage: 'client' });
+  const stranger = await issueCert(other, { dnsNames: ['gd-peer'], usage: 'client' });
+  const files = {
+    c2sCert: join(dir, 'c2s.pem'), c2sKey: join(dir, 'c2s.key'),
+    linkCert: join(dir, 'link.pem'), linkKey: join(dir, 'link.key'),
+    clientCert: join(dir, 'client.pem'), clientKey: join(dir, 'client.key'),
+    caFile: join(dir, 'ca.pem'),
+    strangerCert: join(dir, 'stranger.pem'), strangerKey: join(dir, 'stranger.key'),
+  };
+  await Promise.all([
+    writeFile(files.c2sCert, c2s.cert), writeFile(files.c2sKey, c2s.key, { mode: 0o600 }),
+    writeFile(files.linkCert, link.cert), writeFile(files.linkKey, link.key, { mode: 0o600 }),
+    writeFile(files.clientCert, clientCert.cert), writeFile(files.clientKey, clientCert.key, { mode: 0o600 }),
+    writeFile(files.caFile, ca.cert),
+    writeFile(files.strangerCert, stranger.cert), writeFile(files.strangerKey, stranger.key, { mode: 0o600 }),
+  ]);
+  trustCa(ca.cert);
+  return { ca: ca.cert, files };
+}
+
+// ---- Meerkat clusters ----
+
+export interface ClusterOptions {
+  name: string;
+  certs: GdCertificates;
+  redis: { port: number } | { nodes: string[] };
+  users: string[];
+  /** Links: how many connections to each peer. */
+  connectionsPerPeer?: number;
+  /** Advertise this endpoint instead of the one listened on (a proxy in front of it). */
+  advertise?: (linkPort: number) => Promise<string>;
+  deliveryTimeout?: string;
+  /** Client certificate used when dialling peers (default: the one from the shared CA). */
+  clientCert?: { cert: string; key: string };
+  componentPassword?: string;
+  maxRetries?: number;
+}
+
+export interface MeerkatCluster {
+  readonly name: string;
+  readonly c2sPort: number;
+  readonly linkPort: number;
+  readonly componentPort: number;
+  readonly dir: string;
+  readonly proc: ChildProcess;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(o: ClusterOptions): Promise<MeerkatCluster> {
+  const dir = await mkdtemp(join(tmpdir(), `gd-${o.name}-`));
+  const [c2sPort, linkPort, componentPort] = await freePorts(3);
+  const f = o.certs.files;
+  const advertised = o.advertise === undefined ? `127.0.0.1:${linkPort}` : await o.advertise(linkPort);
+  const redisToml = 'port' in o.redis
+    ? `host = "127.0.0.1"\nport = ${o.redis.port}`
+    : `cluster_nodes = ${JSON.stringify(o.redis.nodes)}`;
+  const toml = `
+[general]
+hosts = ["localhost"]
+data_dir = ${JSON.stringify(dir)}
+loglevel = "${process.env.GD_LOGLEVEL ?? 'warning'}"
+
+[[listen.c2s]]
+port = ${c2sPort}
+ip_address = "127.0.0.1"
+tls = "starttls"
+certfile = ${JSON.stringify(f.c2sCert)}
+keyfile = ${JSON.stringify(f.c2sKey)}
+
+[[listen.component]]
+port = ${componentPort}
+password = ${JSON.stringify(o.componentPassword ?? 'component-secret')}
+
+[modules.mod_disco]
+[modules.mod_ping]
+
+[modules.mod_global_distrib]
+global_host = "localhost"
+local_host = "${o.name}"
+refresh_after = "2s"
+expire_after = "30s"
+
+[modules.mod_global_distrib.connections]
+endpoints = ["127.0.0.1:${linkPort}"]
+advertised_endpoints = ["${advertised}"]
+connections_per_endpoint = ${o.connectionsPerPeer ?? 2}
+delivery_timeout = "${o.deliveryTimeout ?? '10s'}"
+
+[modules.mod_global_distrib.connections.tls]
+certfile = ${JSON.stringify(f.linkCert)}
+keyfile = ${JSON.stringify(f.linkKey)}
+cafile = ${JSON.stringify(f.caFile)}
+client_certfile = ${JSON.stringify(o.clientCert?.cert ?? f.clientCert)}
+client_keyfile = ${JSON.stringify(o.clientCert?.key ?? f.clientKey)}
+
+[modules.mod_global_distrib.bounce]
+resend_after_ms = 100
+max_retries = ${o.maxRetries ?? 40}
+
+[modules.mod_global_distrib.cache]
+jid_ttl = "2s"
+domain_refresh = "200ms"
+
+[outgoing_pools.redis.global_distrib]
+${redisToml}
+connect_timeout = "1s"
+command_timeout = "500ms"
+`;
+  const configFile = join(dir, 'meerkat.toml');
+  await writeFile(configFile, toml);
+  // Accounts exist on every cluster (each has its own SQLite storage).
+  const storage = await openStorage({ backend: 'sqlite', sqlite: { path: join(dir, 'meerkat.sqlite3'), synchronous: 'normal', busy_timeout: 5000 } });
+  for (const user of o.users) await storage.users.create('localhost', user, await deriveCredentials(PASSWORD, { iterations: 4096 }));
+  await storage.close();
+
+  const proc = spawn(BUN, [MAIN, '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  await waitUntil(`cluster ${o.name} to start`, () => {
+    if (proc.exitCode !== null) throw new Error(`cluster ${o.name} exited: ${out}`);
+    return out.includes('Meerkat is running');
+  }, 20_000);
+  return {
+    name: o.name,
+    c2sPort,
+    linkPort,
+    componentPort,
+    dir,
+    proc,
+    log: () => out,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await Promise.race([exited, sleep(3000)]);
+        if (proc.exitCode === null) proc.kill('SIGKILL');
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---- users ----
+
+export interface User {
+  readonly xmpp: Client;
+  readonly jid: string;
+  /** Every stanza received. */
+  readonly seen: XmlElement[];
+  messages(): XmlElement[];
+  errors(): XmlElement[];
+  stop(): Promise<void>;
+}
+
+export async function login(cluster: MeerkatCluster, user: string, resource = 'gd'): Promise<User> {
+  const xmpp = client({ service: `xmpp://127.0.0.1:${cluster.c2sPort}`, domain: 'localhost', resource, username: user, password: PASSWORD });
+  xmpp.reconnect.stop();
+  xmpp.on('error', () => {});
+  const seen: XmlElement[] = [];
+  xmpp.on('stanza', (s: XmlElement) => { seen.push(s); });
+  await xmpp.start();
+  // Available, as a client is after login: bare-JID messages go to available resources only.
+  await xmpp.send(xml('presence'));
+  return {
+    xmpp,
+    jid: `${user}@localhost/${resource}`,
+    seen,
+    messages: () => seen.filter((s) => s.is('message') && s.attrs.type !== 'error'),
+    errors: () => seen.filter((s) => s.attrs.type === 'error'),
+    stop: async () => {
+      await xmpp.stop().catch(() => {});
+    },
+  };
+}
+
+/** A chat message with a body; `seq` goes in the body so order can be checked. */
+export function chat(to: string, body: string): XmlElement {
+  return xml('message', { to, type: 'chat' }, xml('body', {}, body));
+}
+
+export function bodies(stanzas: XmlElement[]): string[] {
+  return stanzas.map((s) => s.getChildText('body') ?? '');
+}
