@@ -21,6 +21,7 @@ import type {
   UdpSocket,
 } from './types.ts';
 import { startTlsTerminator, type TerminatedConnection, type TlsTerminator } from './bun-tls-terminator.ts';
+import { httpsTlsInfo } from './https-tls-info.ts';
 
 import { concatBytes } from '../bytes.ts';
 
@@ -341,23 +342,6 @@ async function serveBehindTlsTerminator(options: HttpServeOptions, tls: TlsCrede
       front.stop();
       await internal.stop();
     },
-  };
-}
-
-/**
- * What HTTP streams see of a terminated connection: the peer certificate and its verdict.
- * No keying material and no local certificate, so no channel binding: a BOSH session
- * spans several TLS connections, and a SCRAM exchange bound to one would not verify on
- * the next.
- */
-function httpsTlsInfo(info: TlsInfo): TlsInfo {
-  return {
-    version: info.version,
-    exportKeyingMaterial: () => undefined,
-    localCertificate: () => undefined,
-    peerCertificate: () => info.peerCertificate(),
-    peerAuthorized: info.peerAuthorized,
-    peerAuthorizationError: info.peerAuthorizationError,
   };
 }
 

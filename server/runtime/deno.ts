@@ -22,6 +22,8 @@ import type {
   UdpReceiver,
   UdpSocket,
 } from './types.ts';
+import { httpsTlsInfo } from './https-tls-info.ts';
+import { startNodeTlsTerminator, type NodeTlsTerminator, type TerminatedConnection } from './node-tls-terminator.ts';
 
 class NodeConnection implements TcpConnection {
   remoteAddress: string;
@@ -92,7 +94,7 @@ class NodeConnection implements TcpConnection {
       this.socket = secure;
       this.listen(secure);
       secure.once('secure', () => {
-        this.tls = tlsInfoOf(secure);
+        this.tls = tlsInfoOf(secure, credentials.requestCert === true ? chainVerdict(secure) : undefined);
         resolve(this.tls);
       });
       secure.once('error', reject);
@@ -116,7 +118,22 @@ class NodeConnection implements TcpConnection {
   }
 }
 
-function tlsInfoOf(socket: tls.TLSSocket): TlsInfo {
+/**
+ * The TLS library's chain verdict for a client certificate on a server-side TLSSocket made
+ * by hand (STARTTLS). Only a tls.Server sets `authorized` on its sockets; for ours we ask
+ * the handle as tls.Server itself does once the handshake is done: no certificate, or a
+ * verification error, is not authorized. Without that accessor, nothing is.
+ */
+function chainVerdict(socket: tls.TLSSocket): { authorized: boolean; error: string | undefined } {
+  const handle = (socket as unknown as { _handle?: { verifyError?: () => unknown } })._handle;
+  if (typeof handle?.verifyError !== 'function') return { authorized: false, error: 'no verification result from the TLS layer' };
+  if (socket.getPeerCertificate()?.raw === undefined) return { authorized: false, error: undefined };
+  const error = handle.verifyError();
+  if (error === null || error === undefined || error === '') return { authorized: true, error: undefined };
+  return { authorized: false, error: String((error as { code?: string }).code ?? error) };
+}
+
+function tlsInfoOf(socket: tls.TLSSocket, verdict?: { authorized: boolean; error: string | undefined }): TlsInfo {
   return {
     version: socket.getProtocol() ?? 'unknown',
     exportKeyingMaterial: (length, label) => {
@@ -134,26 +151,68 @@ function tlsInfoOf(socket: tls.TLSSocket): TlsInfo {
       const c = socket.getPeerCertificate() as { raw?: Uint8Array } | null;
       return c?.raw ? new Uint8Array(c.raw) : undefined;
     },
-    peerAuthorized: socket.authorized,
-    peerAuthorizationError: socket.authorizationError ? String(socket.authorizationError) : undefined,
+    peerAuthorized: verdict?.authorized ?? socket.authorized,
+    peerAuthorizationError: verdict !== undefined ? verdict.error : socket.authorizationError ? String(socket.authorizationError) : undefined,
   };
 }
 
 // Deno.serve / Deno.upgradeWebSocket, reached through globalThis so this file still
 // type-checks under Bun's types.
+interface DenoHttpServer {
+  addr: { port: number };
+  shutdown(): Promise<void>;
+}
+
 interface DenoHttpApi {
-  serve(options: Record<string, unknown>, handler: (req: Request, info: { remoteAddr: { hostname: string } }) => Response | Promise<Response>): {
-    addr: { port: number };
-    shutdown(): Promise<void>;
-  };
+  serve(options: Record<string, unknown>, handler: (req: Request, info: { remoteAddr: { hostname: string; port: number } }) => Response | Promise<Response>): DenoHttpServer;
   upgradeWebSocket(req: Request, options: { protocol?: string; idleTimeout?: number }): { socket: WebSocket; response: Response };
 }
 
 async function denoServeHttp(options: HttpServeOptions, handler: HttpHandler): Promise<HttpServer> {
+  // Deno.serve can neither ask for a client certificate nor show one to its handler: a
+  // listener that asks for them terminates TLS with node:tls and serves HTTP behind it.
+  if (options.tls?.requestCert === true) return serveBehindTlsTerminator(options, options.tls, handler);
+  const server = denoServe(options, handler, undefined);
+  return { port: server.addr.port, stop: () => server.shutdown() };
+}
+
+async function serveBehindTlsTerminator(options: HttpServeOptions, credentials: TlsCredentials, handler: HttpHandler): Promise<HttpServer> {
+  let terminator: NodeTlsTerminator | undefined;
+  const internal = denoServe(
+    { ...options, hostname: '127.0.0.1', port: 0, tls: undefined, reusePort: false },
+    handler,
+    (port) => terminator?.lookup(port),
+  );
+  try {
+    terminator = await startNodeTlsTerminator({
+      hostname: options.hostname,
+      port: options.port,
+      tls: credentials,
+      internalPort: internal.addr.port,
+      tlsInfo: (socket) => httpsTlsInfo(tlsInfoOf(socket)),
+    });
+  } catch (err) {
+    await internal.shutdown();
+    throw err;
+  }
+  const front = terminator;
+  return {
+    port: front.port,
+    async stop() {
+      front.stop();
+      await internal.shutdown();
+    },
+  };
+}
+
+/** A proxied connection as the internal server's handler recovers it. */
+type ConnectionLookup = (remotePort: number) => TerminatedConnection | undefined;
+
+function denoServe(options: HttpServeOptions, handler: HttpHandler, behindTerminator: ConnectionLookup | undefined): DenoHttpServer {
   const deno = (globalThis as unknown as { Deno: DenoHttpApi }).Deno;
   const idleSeconds = Math.max(1, Math.round((options.websocket?.idleTimeoutMs ?? 120_000) / 1000));
   const maxPayload = options.websocket?.maxPayloadBytes ?? 1 << 20;
-  const server = deno.serve(
+  return deno.serve(
     {
       hostname: options.hostname,
       port: options.port,
@@ -162,31 +221,42 @@ async function denoServeHttp(options: HttpServeOptions, handler: HttpHandler): P
       reusePort: options.reusePort,
       onListen: () => {},
     },
-    (request, info) => handler(request, {
-      remoteAddress: info.remoteAddr.hostname,
-      upgradeWebSocket(req, upgrade) {
-        // idleTimeout makes Deno ping and close a peer that stops answering.
-        const { socket, response } = deno.upgradeWebSocket(req, { protocol: upgrade.protocol, idleTimeout: idleSeconds });
-        socket.onopen = () => {
-          const events = upgrade.open({
-            remoteAddress: info.remoteAddr.hostname,
-            protocol: upgrade.protocol,
-            send: (text) => socket.send(text),
-            close: (code, reason) => socket.close(code, reason),
-            get bufferedAmount() { return socket.bufferedAmount; },
-          });
-          socket.onmessage = (e) => {
-            const data = typeof e.data === 'string' ? e.data : new Uint8Array(e.data as ArrayBuffer);
-            if ((typeof data === 'string' ? data.length : data.byteLength) > maxPayload) socket.close(1009, 'frame too large');
-            else events.message(data);
+    (request, info) => {
+      let remoteAddress = info.remoteAddr.hostname;
+      let tls: TlsInfo | undefined;
+      if (behindTerminator !== undefined) {
+        const conn = behindTerminator(info.remoteAddr.port);
+        // Only the terminator's own connections are served; someone dialling the internal port is not.
+        if (conn === undefined) return new Response('Misdirected Request\n', { status: 421 });
+        remoteAddress = conn.remoteAddress;
+        tls = conn.tls;
+      }
+      return handler(request, {
+        remoteAddress,
+        tls,
+        upgradeWebSocket(req, upgrade) {
+          // idleTimeout makes Deno ping and close a peer that stops answering.
+          const { socket, response } = deno.upgradeWebSocket(req, { protocol: upgrade.protocol, idleTimeout: idleSeconds });
+          socket.onopen = () => {
+            const events = upgrade.open({
+              remoteAddress,
+              protocol: upgrade.protocol,
+              send: (text) => socket.send(text),
+              close: (code, reason) => socket.close(code, reason),
+              get bufferedAmount() { return socket.bufferedAmount; },
+            });
+            socket.onmessage = (e) => {
+              const data = typeof e.data === 'string' ? e.data : new Uint8Array(e.data as ArrayBuffer);
+              if ((typeof data === 'string' ? data.length : data.byteLength) > maxPayload) socket.close(1009, 'frame too large');
+              else events.message(data);
+            };
+            socket.onclose = (e) => events.close(e.code, e.reason);
           };
-          socket.onclose = (e) => events.close(e.code, e.reason);
-        };
-        return response;
-      },
-    }),
+          return response;
+        },
+      });
+    },
   );
-  return { port: server.addr.port, stop: () => server.shutdown() };
 }
 
 export const denoRuntime: Runtime = {
