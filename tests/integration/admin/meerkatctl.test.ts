@@ -60,6 +60,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+// Every step runs meerkatctl as its own process (about 0.2–0.5 s each on a busy machine),
+// so the tests get room beyond the default five seconds.
 describe('meerkatctl and a running node', () => {
   test('check reports the configuration; status is 1 before start', async () => {
     const check = await meerkatctl(['check']);
@@ -70,14 +72,14 @@ describe('meerkatctl and a running node', () => {
     const status = await meerkatctl(['status']);
     expect(status.code).toBe(1);
     expect(status.stderr).toStartWith('not running');
-  });
+  }, 30_000);
 
   test('an account added while stopped works on storage directly', async () => {
     const run = await meerkatctl(['user', 'add', 'alice@localhost', 'alice-pw']);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('created alice@localhost\n');
     expect(run.stderr).toContain('working on the storage directly');
-  });
+  }, 30_000);
 
   test('start waits until ready; status is then 0', async () => {
     const start = await meerkatctl(['start']);
@@ -85,7 +87,7 @@ describe('meerkatctl and a running node', () => {
     expect(start.code).toBe(0);
     expect(await meerkatctl(['status'])).toMatchObject({ code: 0, stdout: `running (ready; admin API http://127.0.0.1:${adminPort})\n` });
     expect((await json(['status'])).value).toEqual({ running: true, state: 'ready', admin: `http://127.0.0.1:${adminPort}` });
-  });
+  }, 30_000);
 
   test('registry commands go through the admin API', async () => {
     expect(await meerkatctl(['account', 'register', 'bob@localhost'], 'bob-pw\n')).toEqual({ code: 0, stdout: 'created bob@localhost\n', stderr: '' });
@@ -110,12 +112,12 @@ describe('meerkatctl and a running node', () => {
     expect(raw.stderr).toContain('not accepted by the XML tokenizer');
     const kick = await meerkatctl(['session', 'kick', 'alice@localhost/none']);
     expect(kick).toEqual({ code: 1, stdout: '', stderr: 'no session for alice@localhost/none\n' });
-  });
+  }, 30_000);
 
   test('usage errors stay usage errors', async () => {
     expect((await meerkatctl(['roster', 'list'])).code).toBe(2);
     expect((await meerkatctl(['account', 'frobnicate'])).code).toBe(2);
-  });
+  }, 30_000);
 
   test('stop ends the node; status is 1 again; session commands need the node', async () => {
     expect(await meerkatctl(['stop'])).toMatchObject({ code: 0, stdout: 'stopped\n' });
@@ -125,5 +127,5 @@ describe('meerkatctl and a running node', () => {
     expect(sessions.stderr).toContain('is the server running?');
     // Accounts still work, on storage.
     expect((await meerkatctl(['account', 'list'])).stdout).toBe('alice@localhost\nbob@localhost\n');
-  });
+  }, 30_000);
 });
