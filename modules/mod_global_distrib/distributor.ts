@@ -195,6 +195,7 @@ export class Distributor {
         maxPending: o.connections.max_pending_per_peer,
         resolveEndpoints: (peer) => this.deps.table.endpoints(peer),
         onUndeliverable: (frame, reason) => this.undeliverable(cluster, frame, reason),
+        onIdentityMismatch: () => this.deps.metrics.identityMismatch('outbound'),
         log: this.deps.log,
       });
       this.peers.set(cluster, link);

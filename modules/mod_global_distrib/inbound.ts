@@ -1,9 +1,11 @@
 // Accepting side of the links between clusters. A peer dials in, proves itself with a
-// certificate from the shared CA (refused otherwise, before any frame is read), says HELLO,
-// then sends DATA frames. Each stanza is routed synchronously as its frame is decoded, and
-// after every chunk read one ACK covers the frames routed so far, so the peer can forget
-// them. A frame the peer resends after a broken connection (its ACK was lost) is recognised
-// by its seq and acknowledged again without being routed twice.
+// certificate from the shared CA (refused otherwise, before any frame is read), says HELLO
+// naming its cluster, which its certificate must name too (the link is closed otherwise,
+// before any DATA frame is routed), then sends DATA frames from that cluster only. Each
+// stanza is routed synchronously as its frame is decoded, and after every chunk read one
+// ACK covers the frames routed so far, so the peer can forget them. A frame the peer
+// resends after a broken connection (its ACK was lost) is recognised by its seq and
+// acknowledged again without being routed twice.
 
 import net from 'node:net';
 import tls from 'node:tls';
@@ -12,6 +14,7 @@ import type { Packet } from '../../server/core/packet.ts';
 import { encodeAck, FRAME_DATA, FRAME_HELLO, FrameDecoder, PROTOCOL_VERSION, type DataFrame, type HelloFrame } from './frame.ts';
 import { StanzaReceiver } from './receiver.ts';
 import { splitHostPort, type LinkTls } from './link-tls.ts';
+import { certificateNamesCluster, describeNames, peerCertificateNames } from './link-identity.ts';
 
 const HELLO_TIMEOUT_MS = 10_000;
 
@@ -23,6 +26,8 @@ export interface InboundOptions {
   onStanza(packet: Packet, frame: DataFrame): void;
   /** A frame from `origin` was received (metrics). */
   onReceived?(origin: string): void;
+  /** A peer claimed a cluster its certificate does not name; the link was closed (metrics). */
+  onIdentityMismatch?(): void;
 }
 
 export class InboundLinks {
@@ -92,6 +97,17 @@ export class InboundLinks {
             return;
           }
           clearTimeout(helloTimer);
+          if (this.options.tls !== undefined) {
+            // Any cluster's certificate chains to the shared CA: only the name in it says
+            // which cluster this peer is. Without this check a peer could claim another
+            // cluster's name, and replies to its users would be routed to it.
+            const names = peerCertificateNames(socket as tls.TLSSocket);
+            if (!certificateNamesCluster(names, frame.origin)) {
+              this.options.onIdentityMismatch?.();
+              fail('gd_link_identity_mismatch', { claimed: frame.origin, certificate_names: describeNames(names) });
+              return;
+            }
+          }
           hello = frame;
           key = `${frame.origin}\n${frame.slot}`;
           const known = this.routed.get(key);
@@ -101,6 +117,13 @@ export class InboundLinks {
         }
         if (frame.type !== FRAME_DATA) {
           fail('gd_link_unexpected_frame', { type: frame.type });
+          return;
+        }
+        if (frame.origin !== hello.origin) {
+          // The receiver learns "sender → origin" from DATA frames: their origin is the
+          // cluster this link was opened for, and no other.
+          this.options.onIdentityMismatch?.();
+          fail('gd_link_identity_mismatch', { claimed: frame.origin, seq: frame.seq });
           return;
         }
         const state = this.routed.get(key)!;

@@ -45,7 +45,7 @@ export const modGlobalDistrib = defineModule<GlobalDistribOptions>({
     const pool: RedisPoolConfig | undefined = admin?.config.outgoing_pools.redis[opts.redis_pool];
     if (pool === undefined) throw new Error(`needs [outgoing_pools.redis.${opts.redis_pool}] for its routing table`);
     const log = ctx.logger;
-    const tls = await loadLinkTls(opts.connections.tls);
+    const tls = await loadLinkTls(opts.connections.tls, opts.local_host);
     const boot = randomBytes(8).toString('hex');
     const node = `${hostname()}-${process.pid}-${boot.slice(0, 4)}`;
     const advertised = opts.connections.advertised_endpoints ?? opts.connections.endpoints;
@@ -95,6 +95,7 @@ export const modGlobalDistrib = defineModule<GlobalDistribOptions>({
       tls,
       log,
       onStanza: (packet, frame) => d.receive(packet, frame),
+      onIdentityMismatch: () => metrics.identityMismatch('inbound'),
     });
     try {
       await inbound.start();

@@ -9,6 +9,8 @@ export interface GdMetrics {
   returned(reason: string): void;
   redisLatency(seconds: number): void;
   redisError(): void;
+  /** A link refused because the certificate did not name the cluster at the other end. */
+  identityMismatch(direction: 'inbound' | 'outbound'): void;
 }
 
 export interface GdGauges {
@@ -21,7 +23,7 @@ export interface GdGauges {
 export function gdMetrics(metrics: Metrics | undefined, gauges: GdGauges): GdMetrics {
   if (metrics === undefined) {
     const nothing = (): void => {};
-    return { sent: nothing, received: nothing, returned: nothing, redisLatency: nothing, redisError: nothing };
+    return { sent: nothing, received: nothing, returned: nothing, redisLatency: nothing, redisError: nothing, identityMismatch: nothing };
   }
   metrics.describe('gd_messages_out_total', 'Stanzas forwarded to another cluster, by peer.');
   metrics.describe('gd_messages_in_total', 'Stanzas received from another cluster, by peer.');
@@ -32,6 +34,7 @@ export function gdMetrics(metrics: Metrics | undefined, gauges: GdGauges): GdMet
   metrics.describe('gd_redis_latency_seconds', 'Routing-table command latency.');
   metrics.describe('gd_redis_errors_total', 'Routing-table commands that failed or timed out.');
   metrics.describe('gd_redis_pending', 'Routing-table commands in flight or queued.');
+  metrics.describe('gd_link_identity_mismatch_total', 'Links closed because the peer certificate did not name the cluster, by direction.');
   metrics.gauge('gd_bounce_queue_size', gauges.heldStanzas);
   metrics.gauge('gd_redis_pending', gauges.redisPending);
   metrics.gaugeByLabel('gd_link_connections', 'peer', gauges.linkConnections);
@@ -42,5 +45,6 @@ export function gdMetrics(metrics: Metrics | undefined, gauges: GdGauges): GdMet
     returned: (reason) => metrics.inc('gd_returned_total', { reason }),
     redisLatency: (seconds) => metrics.observe('gd_redis_latency_seconds', seconds),
     redisError: () => metrics.inc('gd_redis_errors_total'),
+    identityMismatch: (direction) => metrics.inc('gd_link_identity_mismatch_total', { direction }),
   };
 }

@@ -7,12 +7,18 @@
 // list again, in order (the peer drops what it had already routed). A frame still
 // unacknowledged after delivery_timeout, or refused because the peer has too many waiting,
 // is handed to onUndeliverable, which returns it to its sender as an error.
+//
+// With TLS, the peer's certificate must name the cluster being dialled, whatever endpoint
+// Redis gave for it: a server holding another cluster's certificate (or an endpoint entry
+// rewritten to point elsewhere) is refused before anything is sent, and the slot retries
+// like after any failed connection, until delivery_timeout returns its frames.
 
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../../server/log.ts';
 import { encodeData, encodeHello, FRAME_ACK, FrameDecoder } from './frame.ts';
 import { splitHostPort, type LinkTls } from './link-tls.ts';
+import { certificateNamesCluster, describeNames, readCertificateNames } from './link-identity.ts';
 
 export interface PendingFrame {
   readonly seq: number;
@@ -32,6 +38,8 @@ export interface PeerLinkOptions {
   maxPending: number;
   resolveEndpoints(peer: string): Promise<string[]>;
   onUndeliverable(frame: PendingFrame, reason: string): void;
+  /** The endpoint reached presented a certificate not naming the peer (metrics). */
+  onIdentityMismatch?(): void;
   log: Logger;
   now?: () => number;
 }
@@ -162,7 +170,13 @@ export class PeerLink {
     const t = this.options.tls;
     const socket: net.Socket = t === undefined
       ? net.connect({ host, port })
-      : tls.connect({ host, port, cert: t.clientCert, key: t.clientKey, ca: t.ca, rejectUnauthorized: true, servername: net.isIP(host) ? undefined : host });
+      : tls.connect({
+        host, port, cert: t.clientCert, key: t.clientKey, ca: t.ca, rejectUnauthorized: true,
+        servername: net.isIP(host) ? undefined : host,
+        // The identity that matters is the cluster's, not the endpoint's address (which
+        // came from Redis, and may be a proxy or NAT address).
+        checkServerIdentity: (_host, cert) => this.checkPeerIdentity(endpoint, cert.raw),
+      });
     slot.socket = socket;
     socket.setNoDelay(true);
     const decoder = new FrameDecoder();
@@ -200,6 +214,14 @@ export class PeerLink {
       slot.failures++;
       if (slot.size > 0) this.retryLater(slot, 'connection closed');
     });
+  }
+
+  private checkPeerIdentity(endpoint: string, der: Uint8Array | undefined): Error | undefined {
+    const names = der === undefined ? undefined : readCertificateNames(der);
+    if (certificateNamesCluster(names, this.options.peer)) return undefined;
+    this.options.onIdentityMismatch?.();
+    this.options.log.warn('gd_link_identity_mismatch', { peer: this.options.peer, endpoint, certificate_names: describeNames(names) });
+    return new Error(`the certificate at ${endpoint} does not name cluster ${this.options.peer}`);
   }
 
   private retryLater(slot: Slot, why: string): void {

@@ -1,7 +1,7 @@
 // Real pieces for Global Distribution tests: a redis-server (or a three-node Redis Cluster)
 // of the test's own on free loopback ports, Meerkat clusters as separate `bun server/main.ts`
-// processes with their own data directories and certificates from one test CA, and xmpp.js
-// users logged in to a given cluster.
+// processes with their own data directories and link certificates from one test CA, each
+// naming its cluster, and xmpp.js users logged in to a given cluster.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { client, xml, type Client, type XmlElement } from '@xmpp/client';
 import { freePort, freePorts } from '../../helpers/ports.ts';
 import { trustCa } from '../../helpers/tls-trust.ts';
-import { generateTestCa, issueCert } from '../../../server/tls/certs.ts';
+import { generateTestCa, issueCert, type TestCa } from '../../../server/tls/certs.ts';
 import { openStorage } from '../../../server/storage/open.ts';
 import { deriveCredentials } from '../../../server/auth/credentials.ts';
 
@@ -114,35 +114,54 @@ export async function startRedisCluster(): Promise<RedisClusterServers> {
 
 // ---- certificates ----
 
-export interface GdCertificates {
-  ca: string;
-  files: { c2sCert: string; c2sKey: string; linkCert: string; linkKey: string; clientCert: string; clientKey: string; caFile: string; strangerCert: string; strangerKey: string };
+export interface CertificateFiles {
+  cert: string;
+  key: string;
 }
 
-/** One CA for c2s and links; a "stranger" client certificate from another CA. */
+/** What a cluster presents on its links: a server certificate and a client one, both naming it. */
+export interface ClusterCertificateFiles {
+  server: CertificateFiles;
+  client: CertificateFiles;
+}
+
+export interface GdCertificates {
+  /** PEM of the CA every cluster trusts (it also signs the c2s certificate). */
+  ca: string;
+  files: { c2sCert: string; c2sKey: string; caFile: string };
+  /**
+   * Link certificates naming `name`, issued by the shared CA, or by a "stranger" CA nobody
+   * trusts. Written once per (name, issuer) and reused.
+   */
+  forCluster(name: string, issuer?: 'shared' | 'stranger'): Promise<ClusterCertificateFiles>;
+}
+
+/** One CA for c2s and links; link certificates per cluster name, on demand. */
 export async function makeCertificates(dir: string): Promise<GdCertificates> {
   const ca = await generateTestCa('GD Test CA');
-  const other = await generateTestCa('Stranger CA');
+  const stranger = await generateTestCa('Stranger CA');
   const c2s = await issueCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
-  const link = await issueCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
-  const clientCert = await issueCert(ca, { dnsNames: ['gd-peer'], usage: 'client' });
-  const stranger = await issueCert(other, { dnsNames: ['gd-peer'], usage: 'client' });
-  const files = {
-    c2sCert: join(dir, 'c2s.pem'), c2sKey: join(dir, 'c2s.key'),
-    linkCert: join(dir, 'link.pem'), linkKey: join(dir, 'link.key'),
-    clientCert: join(dir, 'client.pem'), clientKey: join(dir, 'client.key'),
-    caFile: join(dir, 'ca.pem'),
-    strangerCert: join(dir, 'stranger.pem'), strangerKey: join(dir, 'stranger.key'),
-  };
-  await Promise.all([
-    writeFile(files.c2sCert, c2s.cert), writeFile(files.c2sKey, c2s.key, { mode: 0o600 }),
-    writeFile(files.linkCert, link.cert), writeFile(files.linkKey, link.key, { mode: 0o600 }),
-    writeFile(files.clientCert, clientCert.cert), writeFile(files.clientKey, clientCert.key, { mode: 0o600 }),
-    writeFile(files.caFile, ca.cert),
-    writeFile(files.strangerCert, stranger.cert), writeFile(files.strangerKey, stranger.key, { mode: 0o600 }),
-  ]);
+  const files = { c2sCert: join(dir, 'c2s.pem'), c2sKey: join(dir, 'c2s.key'), caFile: join(dir, 'ca.pem') };
+  await Promise.all([writeFile(files.c2sCert, c2s.cert), writeFile(files.c2sKey, c2s.key, { mode: 0o600 }), writeFile(files.caFile, ca.cert)]);
   trustCa(ca.cert);
-  return { ca: ca.cert, files };
+  const issued = new Map<string, Promise<ClusterCertificateFiles>>();
+  const write = async (base: string, usage: 'server' | 'client', name: string, issuer: TestCa): Promise<CertificateFiles> => {
+    const pair = await issueCert(issuer, { dnsNames: [name], usage });
+    const out = { cert: join(dir, `${base}-${usage}.pem`), key: join(dir, `${base}-${usage}.key`) };
+    await Promise.all([writeFile(out.cert, pair.cert), writeFile(out.key, pair.key, { mode: 0o600 })]);
+    return out;
+  };
+  const forCluster = (name: string, issuer: 'shared' | 'stranger' = 'shared'): Promise<ClusterCertificateFiles> => {
+    const base = `link-${issuer}-${name}`;
+    let made = issued.get(base);
+    if (made === undefined) {
+      const authority = issuer === 'shared' ? ca : stranger;
+      made = Promise.all([write(base, 'server', name, authority), write(base, 'client', name, authority)]).then(([server, client]) => ({ server, client }));
+      issued.set(base, made);
+    }
+    return made;
+  };
+  return { ca: ca.cert, files, forCluster };
 }
 
 // ---- Meerkat clusters ----
@@ -157,8 +176,10 @@ export interface ClusterOptions {
   /** Advertise this endpoint instead of the one listened on (a proxy in front of it). */
   advertise?: (linkPort: number) => Promise<string>;
   deliveryTimeout?: string;
-  /** Client certificate used when dialling peers (default: the one from the shared CA). */
-  clientCert?: { cert: string; key: string };
+  /** Client certificate used when dialling peers (default: the shared CA's, naming this cluster). */
+  clientCert?: CertificateFiles;
+  /** Expose /metrics on a loopback admin listener (its port is `adminPort`). */
+  admin?: boolean;
   componentPassword?: string;
   maxRetries?: number;
 }
@@ -168,6 +189,8 @@ export interface MeerkatCluster {
   readonly c2sPort: number;
   readonly linkPort: number;
   readonly componentPort: number;
+  /** 0 without `admin`. */
+  readonly adminPort: number;
   readonly dir: string;
   readonly proc: ChildProcess;
   log(): string;
@@ -176,8 +199,11 @@ export interface MeerkatCluster {
 
 export async function startCluster(o: ClusterOptions): Promise<MeerkatCluster> {
   const dir = await mkdtemp(join(tmpdir(), `gd-${o.name}-`));
-  const [c2sPort, linkPort, componentPort] = await freePorts(3);
+  const [c2sPort, linkPort, componentPort, adminPort] = await freePorts(4);
   const f = o.certs.files;
+  const link = await o.certs.forCluster(o.name);
+  const clientCert = o.clientCert ?? link.client;
+  const adminToml = o.admin === true ? `\n[listen.admin]\nport = ${adminPort}\nip_address = "127.0.0.1"\ndashboard = false\n` : '';
   const advertised = o.advertise === undefined ? `127.0.0.1:${linkPort}` : await o.advertise(linkPort);
   const redisToml = 'port' in o.redis
     ? `host = "127.0.0.1"\nport = ${o.redis.port}`
@@ -198,7 +224,7 @@ keyfile = ${JSON.stringify(f.c2sKey)}
 [[listen.component]]
 port = ${componentPort}
 password = ${JSON.stringify(o.componentPassword ?? 'component-secret')}
-
+${adminToml}
 [modules.mod_disco]
 [modules.mod_ping]
 
@@ -215,11 +241,11 @@ connections_per_endpoint = ${o.connectionsPerPeer ?? 2}
 delivery_timeout = "${o.deliveryTimeout ?? '10s'}"
 
 [modules.mod_global_distrib.connections.tls]
-certfile = ${JSON.stringify(f.linkCert)}
-keyfile = ${JSON.stringify(f.linkKey)}
+certfile = ${JSON.stringify(link.server.cert)}
+keyfile = ${JSON.stringify(link.server.key)}
 cafile = ${JSON.stringify(f.caFile)}
-client_certfile = ${JSON.stringify(o.clientCert?.cert ?? f.clientCert)}
-client_keyfile = ${JSON.stringify(o.clientCert?.key ?? f.clientKey)}
+client_certfile = ${JSON.stringify(clientCert.cert)}
+client_keyfile = ${JSON.stringify(clientCert.key)}
 
 [modules.mod_global_distrib.bounce]
 resend_after_ms = 100
@@ -254,6 +280,7 @@ command_timeout = "500ms"
     c2sPort,
     linkPort,
     componentPort,
+    adminPort: o.admin === true ? adminPort : 0,
     dir,
     proc,
     log: () => out,

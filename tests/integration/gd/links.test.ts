@@ -2,6 +2,7 @@
 // stanzas in flight are resent on a new connection (and not delivered twice); once dc1 is
 // unreachable, they come back to the sender as errors after delivery_timeout. A peer whose
 // certificate comes from another CA is refused, and its users' messages come back to them.
+// (A certificate from the right CA naming another cluster: identity.test.ts.)
 
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -28,7 +29,7 @@ beforeAll(async () => {
   clusters.push(...await Promise.all([
     startCluster({ ...common, name: 'dc1', advertise: async (linkPort) => `127.0.0.1:${(proxy = await startTcpProxy(linkPort)).port}` }),
     startCluster({ ...common, name: 'dc2', connectionsPerPeer: 2 }),
-    startCluster({ ...common, name: 'dc3', clientCert: { cert: certs.files.strangerCert, key: certs.files.strangerKey } }),
+    startCluster({ ...common, name: 'dc3', clientCert: (await certs.forCluster('dc3', 'stranger')).client }),
   ]));
 }, 30_000);
 
@@ -46,10 +47,11 @@ async function on(cluster: MeerkatCluster, user: string, resource = 'gd'): Promi
   return u;
 }
 
-test('a peer presenting a certificate from another CA is refused before any frame is read', async () => {
+test('a peer presenting a certificate from another CA is refused before any frame is read; one from the CA naming the cluster it claims is not', async () => {
   const [dc1] = clusters;
   const tryHello = async (cert: string, key: string): Promise<'open' | 'refused'> => {
-    const socket = tls.connect({ host: '127.0.0.1', port: dc1!.linkPort, cert, key, ca: certs.ca });
+    // dc1's link certificate names its cluster, not its address.
+    const socket = tls.connect({ host: '127.0.0.1', port: dc1!.linkPort, cert, key, ca: certs.ca, checkServerIdentity: (_host, c) => tls.checkServerIdentity('dc1', c) });
     socket.on('error', () => {});
     socket.on('secureConnect', () => socket.write(encodeHello('intruder', 'boot', 0)));
     // A refused client sees the connection closed; an accepted one stays open.
@@ -58,9 +60,10 @@ test('a peer presenting a certificate from another CA is refused before any fram
     socket.destroy();
     return result;
   };
-  const files = certs.files;
-  expect(await tryHello(await readFile(files.strangerCert, 'utf8'), await readFile(files.strangerKey, 'utf8'))).toBe('refused');
-  expect(await tryHello(await readFile(files.clientCert, 'utf8'), await readFile(files.clientKey, 'utf8'))).toBe('open');
+  const stranger = (await certs.forCluster('intruder', 'stranger')).client;
+  const member = (await certs.forCluster('intruder')).client;
+  expect(await tryHello(await readFile(stranger.cert, 'utf8'), await readFile(stranger.key, 'utf8'))).toBe('refused');
+  expect(await tryHello(await readFile(member.cert, 'utf8'), await readFile(member.key, 'utf8'))).toBe('open');
 });
 
 test('messages from a cluster with a wrong certificate are returned to their sender, never lost', async () => {
