@@ -16,14 +16,9 @@
 // 421 before they reach the handler.
 
 import type { TlsCredentials, TlsInfo } from './types.ts';
+import type { TerminatedConnection } from './behind-terminator.ts';
 
 type BunSocket<T> = import('bun').Socket<T>;
-
-/** What the internal handler knows about one proxied connection. */
-export interface TerminatedConnection {
-  readonly remoteAddress: string;
-  readonly tls: TlsInfo;
-}
 
 export interface TlsTerminator {
   readonly port: number;

@@ -20,7 +20,8 @@ import type {
   UdpReceiver,
   UdpSocket,
 } from './types.ts';
-import { startTlsTerminator, type TerminatedConnection, type TlsTerminator } from './bun-tls-terminator.ts';
+import { startTlsTerminator } from './bun-tls-terminator.ts';
+import { misdirected, requestOrigin, serveBehindTerminator, type ConnectionLookup } from './behind-terminator.ts';
 import { httpsTlsInfo } from './https-tls-info.ts';
 
 import { concatBytes } from '../bytes.ts';
@@ -315,38 +316,20 @@ async function bunServeHttp(options: HttpServeOptions, handler: HttpHandler): Pr
   return bunServe(options, handler, undefined);
 }
 
-async function serveBehindTlsTerminator(options: HttpServeOptions, tls: TlsCredentials, handler: HttpHandler): Promise<HttpServer> {
-  let terminator: TlsTerminator | undefined;
-  const internal = bunServe(
-    { ...options, hostname: '127.0.0.1', port: 0, tls: undefined, reusePort: false },
-    handler,
-    (port) => terminator?.lookup(port),
-  );
-  try {
-    terminator = startTlsTerminator({
+function serveBehindTlsTerminator(options: HttpServeOptions, tls: TlsCredentials, handler: HttpHandler): Promise<HttpServer> {
+  return serveBehindTerminator(
+    (lookup) => bunServe({ ...options, hostname: '127.0.0.1', port: 0, tls: undefined, reusePort: false }, handler, lookup),
+    (internalPort) => startTlsTerminator({
       hostname: options.hostname,
       port: options.port,
       reusePort: options.reusePort,
       tls,
-      internalPort: internal.port,
+      internalPort,
       tlsInfo: (socket, error) => httpsTlsInfo(tlsInfoOf(socket, error)),
-    });
-  } catch (err) {
-    await internal.stop();
-    throw err;
-  }
-  const front = terminator;
-  return {
-    port: front.port,
-    async stop() {
-      front.stop();
-      await internal.stop();
-    },
-  };
+    }),
+  );
 }
 
-/** A proxied connection as the internal server's handler recovers it. */
-type ConnectionLookup = (remotePort: number) => TerminatedConnection | undefined;
 
 function bunServe(options: HttpServeOptions, handler: HttpHandler, behindTerminator: ConnectionLookup | undefined): HttpServer & { port: number } {
   const ws = options.websocket;
@@ -359,15 +342,9 @@ function bunServe(options: HttpServeOptions, handler: HttpHandler, behindTermina
     idleTimeout: 0,
     fetch(request: Request, srv: import('bun').Server<BunSocketData>) {
       const peer = srv.requestIP(request);
-      let remoteAddress = peer?.address ?? '';
-      let tls: TlsInfo | undefined;
-      if (behindTerminator !== undefined) {
-        const conn = peer === null ? undefined : behindTerminator(peer.port);
-        // Only the terminator's own connections are served; someone dialling the internal port is not.
-        if (conn === undefined) return new Response('Misdirected Request\n', { status: 421 });
-        remoteAddress = conn.remoteAddress;
-        tls = conn.tls;
-      }
+      const origin = requestOrigin(peer ?? undefined, behindTerminator);
+      if (origin === undefined) return misdirected();
+      const { remoteAddress, tls } = origin;
       return handler(request, {
         remoteAddress,
         tls,

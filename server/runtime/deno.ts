@@ -23,7 +23,8 @@ import type {
   UdpSocket,
 } from './types.ts';
 import { httpsTlsInfo } from './https-tls-info.ts';
-import { startNodeTlsTerminator, type NodeTlsTerminator, type TerminatedConnection } from './node-tls-terminator.ts';
+import { startNodeTlsTerminator } from './node-tls-terminator.ts';
+import { misdirected, requestOrigin, serveBehindTerminator, type ConnectionLookup } from './behind-terminator.ts';
 
 class NodeConnection implements TcpConnection {
   remoteAddress: string;
@@ -176,37 +177,22 @@ async function denoServeHttp(options: HttpServeOptions, handler: HttpHandler): P
   return { port: server.addr.port, stop: () => server.shutdown() };
 }
 
-async function serveBehindTlsTerminator(options: HttpServeOptions, credentials: TlsCredentials, handler: HttpHandler): Promise<HttpServer> {
-  let terminator: NodeTlsTerminator | undefined;
-  const internal = denoServe(
-    { ...options, hostname: '127.0.0.1', port: 0, tls: undefined, reusePort: false },
-    handler,
-    (port) => terminator?.lookup(port),
-  );
-  try {
-    terminator = await startNodeTlsTerminator({
+function serveBehindTlsTerminator(options: HttpServeOptions, credentials: TlsCredentials, handler: HttpHandler): Promise<HttpServer> {
+  return serveBehindTerminator(
+    (lookup) => {
+      const internal = denoServe({ ...options, hostname: '127.0.0.1', port: 0, tls: undefined, reusePort: false }, handler, lookup);
+      return { port: internal.addr.port, stop: () => internal.shutdown() };
+    },
+    (internalPort) => startNodeTlsTerminator({
       hostname: options.hostname,
       port: options.port,
       tls: credentials,
-      internalPort: internal.addr.port,
+      internalPort,
       tlsInfo: (socket) => httpsTlsInfo(tlsInfoOf(socket)),
-    });
-  } catch (err) {
-    await internal.shutdown();
-    throw err;
-  }
-  const front = terminator;
-  return {
-    port: front.port,
-    async stop() {
-      front.stop();
-      await internal.shutdown();
-    },
-  };
+    }),
+  );
 }
 
-/** A proxied connection as the internal server's handler recovers it. */
-type ConnectionLookup = (remotePort: number) => TerminatedConnection | undefined;
 
 function denoServe(options: HttpServeOptions, handler: HttpHandler, behindTerminator: ConnectionLookup | undefined): DenoHttpServer {
   const deno = (globalThis as unknown as { Deno: DenoHttpApi }).Deno;
@@ -222,15 +208,9 @@ function denoServe(options: HttpServeOptions, handler: HttpHandler, behindTermin
       onListen: () => {},
     },
     (request, info) => {
-      let remoteAddress = info.remoteAddr.hostname;
-      let tls: TlsInfo | undefined;
-      if (behindTerminator !== undefined) {
-        const conn = behindTerminator(info.remoteAddr.port);
-        // Only the terminator's own connections are served; someone dialling the internal port is not.
-        if (conn === undefined) return new Response('Misdirected Request\n', { status: 421 });
-        remoteAddress = conn.remoteAddress;
-        tls = conn.tls;
-      }
+      const origin = requestOrigin({ address: info.remoteAddr.hostname, port: info.remoteAddr.port }, behindTerminator);
+      if (origin === undefined) return misdirected();
+      const { remoteAddress, tls } = origin;
       return handler(request, {
         remoteAddress,
         tls,

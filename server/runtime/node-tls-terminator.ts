@@ -16,12 +16,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { TlsCredentials, TlsInfo } from './types.ts';
-
-/** What the internal handler knows about one proxied connection. */
-export interface TerminatedConnection {
-  readonly remoteAddress: string;
-  readonly tls: TlsInfo;
-}
+import type { TerminatedConnection } from './behind-terminator.ts';
 
 export interface NodeTlsTerminator {
   readonly port: number;

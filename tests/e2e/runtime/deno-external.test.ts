@@ -5,17 +5,16 @@
 // certificate, or serves someone who dials the internal port directly.
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../../helpers/ports.ts';
+import { repo, startDenoServer, stopDenoServer } from '../../helpers/deno-server.ts';
 import { createCertKit } from '../../integration/external/certs.ts';
 import { CertWire, mechanisms, NS_SASL } from '../../integration/external/wire.ts';
 import { attr, BoshSessionClient, mechanismsOf, TlsWebSocket } from '../../integration/http-tls/wire.ts';
 
-const repo = join(import.meta.dir, '..', '..', '..');
-const deno = join(repo, 'node_modules', 'deno', 'deno');
 const ctl = join(repo, 'bin', 'meerkatctl');
 
 const kit = createCertKit();
@@ -74,53 +73,30 @@ sasl_external = ["standard"]
 scram_iterations = 4096
 `);
   const env = { ...process.env, MEERKAT_CONFIG: config };
-  server = spawn(deno, ['run', '-A', join(repo, 'server', 'main.ts')], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Deno server did not start: ${out}`)), 30_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Meerkat is running')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    server.stdout!.on('data', onData);
-    server.stderr!.on('data', onData);
-    server.once('exit', (code) => reject(new Error(`Deno server exited with ${code}: ${out}`)));
-  });
+  server = await startDenoServer(dir, env);
   const r = spawnSync(ctl, ['user', 'add', 'alice@localhost', 'a-password-she-never-uses'], { cwd: dir, env, encoding: 'utf8' });
   expect(r.status).toBe(0);
 }, 60_000);
 
 afterAll(async () => {
-  if (server && server.exitCode === null) {
-    const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
-    server.kill('SIGTERM');
-    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000))]);
-    if (code === 'timeout') server.kill('SIGKILL');
-    expect(code).toBe(0);
-  }
+  if (server) expect(await stopDenoServer(server)).toBe(0);
   rmSync(dir, { recursive: true, force: true });
   kit.remove();
 }, 20_000);
 
 describe('a Deno-run Meerkat with verify_mode = "peer"', () => {
-  test('direct TLS: alice logs in with her certificate and binds alice@localhost', async () => {
-    const { wire, features } = await CertWire.directTls(ports.tls, { ca: kit.ca.cert, client: certs.alice });
-    expect(mechanisms(features)).toContain('EXTERNAL');
-    expect(await wire.sasl(EXTERNAL_AUTH)).toContain(`<success xmlns='${NS_SASL}'/>`);
-    expect(await wire.bind()).toStartWith('alice@localhost/');
-    wire.close();
-  });
-
-  test('STARTTLS: the same', async () => {
-    const { wire, features } = await CertWire.startTls(ports.starttls, { ca: kit.ca.cert, client: certs.alice });
-    expect(mechanisms(features)).toContain('EXTERNAL');
-    expect(await wire.sasl(EXTERNAL_AUTH)).toContain(`<success xmlns='${NS_SASL}'/>`);
-    expect(await wire.bind()).toStartWith('alice@localhost/');
-    wire.close();
-  });
+  for (const [name, connect, port] of [
+    ['direct TLS', CertWire.directTls, () => ports.tls],
+    ['STARTTLS', CertWire.startTls, () => ports.starttls],
+  ] as const) {
+    test(`${name}: alice logs in with her certificate and binds alice@localhost`, async () => {
+      const { wire, features } = await connect(port(), { ca: kit.ca.cert, client: certs.alice });
+      expect(mechanisms(features)).toContain('EXTERNAL');
+      expect(await wire.sasl(EXTERNAL_AUTH)).toContain(`<success xmlns='${NS_SASL}'/>`);
+      expect(await wire.bind()).toStartWith('alice@localhost/');
+      wire.close();
+    });
+  }
 
   test('a certificate from an untrusted CA: TLS works, EXTERNAL is not offered (direct TLS and STARTTLS)', async () => {
     for (const connect of [CertWire.directTls, CertWire.startTls]) {

@@ -3,18 +3,15 @@
 // (node:sqlite) included.
 
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { client, xml } from '@xmpp/client';
 import { freePorts } from '../../helpers/ports.ts';
 import { trustCa } from '../../helpers/tls-trust.ts';
+import { repo, startDenoServer, stopDenoServer } from '../../helpers/deno-server.ts';
 
-const repo = join(import.meta.dir, '..', '..', '..');
-// The binary itself: the npm shim in .bin would run it as a child that a signal to the shim
-// does not reach.
-const deno = join(repo, 'node_modules', 'deno', 'deno');
 const ctl = join(repo, 'bin', 'meerkatctl');
 
 let dir: string;
@@ -33,21 +30,7 @@ beforeAll(async () => {
     MEERKAT_LISTEN__ADMIN__PORT: String(p4),
     MEERKAT_AUTH__PASSWORD__SCRAM_ITERATIONS: '4096',
   };
-  server = spawn(deno, ['run', '-A', join(repo, 'server', 'main.ts')], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Deno server did not start: ${out}`)), 30_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Meerkat is running')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    server.stdout!.on('data', onData);
-    server.stderr!.on('data', onData);
-    server.once('exit', (code) => reject(new Error(`Deno server exited with ${code}: ${out}`)));
-  });
+  server = await startDenoServer(dir, env);
   for (const [user, pw] of [['alice', 'wonderland'], ['bob', 'builder']]) {
     const r = spawnSync(ctl, ['user', 'add', `${user}@localhost`, pw], { cwd: dir, env, encoding: 'utf8' });
     expect(r.status).toBe(0);
@@ -56,14 +39,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  if (server && server.exitCode === null) {
-    // Graceful stop, and wait for it: a server left running would hold its ports.
-    const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
-    server.kill('SIGTERM');
-    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000))]);
-    if (code === 'timeout') server.kill('SIGKILL');
-    expect(code).toBe(0);
-  }
+  if (server) expect(await stopDenoServer(server)).toBe(0);
   rmSync(dir, { recursive: true, force: true });
 }, 20_000);
 
