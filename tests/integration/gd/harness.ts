@@ -337,3 +337,54 @@ export function chat(to: string, body: string): XmlElement {
 export function bodies(stanzas: XmlElement[]): string[] {
   return stanzas.map((s) => s.getChildText('body') ?? '');
 }
+
+/**
+ * What a GD test file holds between beforeAll and afterAll: the link certificates, its
+ * Redis, its clusters and the users it logged in. stop() releases them in order: users
+ * log out, the file's own extras close (proxies, impostors, components), clusters stop,
+ * then Redis, then the certificates go.
+ */
+export class GdSuite<R extends { stop(): Promise<void> }> {
+  readonly clusters: MeerkatCluster[] = [];
+  private readonly users: User[] = [];
+  private readonly extras: Array<() => unknown> = [];
+
+  private constructor(
+    readonly certs: GdCertificates,
+    readonly redis: R,
+    private readonly certDir: string,
+  ) {}
+
+  static async start<R extends { stop(): Promise<void> }>(startRedisKind: () => Promise<R>): Promise<GdSuite<R>> {
+    const certDir = await mkdtemp(join(tmpdir(), 'gd-certs-'));
+    const [certs, redis] = await Promise.all([makeCertificates(certDir), startRedisKind()]);
+    return new GdSuite(certs, redis, certDir);
+  }
+
+  /** Starts clusters and keeps them for stop(); resolves with them in the order given. */
+  async addClusters(options: ClusterOptions[]): Promise<MeerkatCluster[]> {
+    const started = await Promise.all(options.map((o) => startCluster(o)));
+    this.clusters.push(...started);
+    return started;
+  }
+
+  /** Logs `user` in on `cluster`; logged out at stop(). */
+  async on(cluster: MeerkatCluster, user: string, resource = 'gd'): Promise<User> {
+    const u = await login(cluster, user, resource);
+    this.users.push(u);
+    return u;
+  }
+
+  /** Something of the file's own to close at stop(), after the users and before the clusters. */
+  alsoStop(close: () => unknown): void {
+    this.extras.push(close);
+  }
+
+  async stop(): Promise<void> {
+    for (const u of this.users) await u.stop();
+    for (const close of this.extras) await Promise.resolve(close()).catch(() => {});
+    await Promise.all(this.clusters.map((c) => c.stop()));
+    await this.redis.stop();
+    await rm(this.certDir, { recursive: true, force: true });
+  }
+}

@@ -8,19 +8,13 @@
 //   the stanzas to their sender as service-unavailable; the impostor never reads a frame.
 
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import tls from 'node:tls';
-import { bodies, chat, login, makeCertificates, startCluster, startRedis, waitUntil, type CertificateFiles, type GdCertificates, type MeerkatCluster, type RedisServer, type User } from './harness.ts';
+import { bodies, chat, GdSuite, startRedis, waitUntil, type CertificateFiles, type MeerkatCluster, type RedisServer, type User } from './harness.ts';
 import { encodeData, encodeHello, FRAME_ACK, FrameDecoder } from '../../../modules/mod_global_distrib/frame.ts';
 
-let redis: RedisServer;
-let certDir: string;
-let certs: GdCertificates;
+let suite: GdSuite<RedisServer>;
 let impostor: Impostor;
-const clusters: MeerkatCluster[] = [];
-const users: User[] = [];
 
 interface Impostor {
   readonly port: number;
@@ -52,30 +46,19 @@ async function startImpostor(files: CertificateFiles): Promise<Impostor> {
 }
 
 beforeAll(async () => {
-  certDir = await mkdtemp(join(tmpdir(), 'gd-certs-'));
-  certs = await makeCertificates(certDir);
-  impostor = await startImpostor((await certs.forCluster('dc3')).server);
-  redis = await startRedis();
-  const common = { certs, redis: { port: redis.port }, users: ['alice', 'bob'], deliveryTimeout: '3s', admin: true };
-  clusters.push(...await Promise.all([
-    startCluster({ ...common, name: 'dc1', advertise: async () => `127.0.0.1:${impostor.port}` }),
-    startCluster({ ...common, name: 'dc2' }),
-  ]));
+  suite = await GdSuite.start(startRedis);
+  impostor = await startImpostor((await suite.certs.forCluster('dc3')).server);
+  suite.alsoStop(() => impostor.close());
+  const common = { certs: suite.certs, redis: { port: suite.redis.port }, users: ['alice', 'bob'], deliveryTimeout: '3s', admin: true };
+  await suite.addClusters([
+    { ...common, name: 'dc1', advertise: async () => `127.0.0.1:${impostor.port}` },
+    { ...common, name: 'dc2' },
+  ]);
 }, 30_000);
 
-afterAll(async () => {
-  for (const u of users) await u.stop();
-  impostor?.close();
-  await Promise.all(clusters.map((c) => c.stop()));
-  await redis?.stop();
-  await rm(certDir, { recursive: true, force: true });
-}, 15_000);
+afterAll(() => suite?.stop(), 15_000);
 
-async function on(cluster: MeerkatCluster, user: string, resource = 'gd'): Promise<User> {
-  const u = await login(cluster, user, resource);
-  users.push(u);
-  return u;
-}
+const on = (cluster: MeerkatCluster, user: string, resource?: string): Promise<User> => suite.on(cluster, user, resource);
 
 /**
  * Opens a link to `port` with a client certificate and writes HELLO and one DATA frame at
@@ -86,7 +69,7 @@ async function rawLink(port: number, client: CertificateFiles, hello: string, or
   const from = 'bob@localhost/raw';
   const stanza = `<message from='${from}' to='${to}' type='chat'><body>${body}</body></message>`;
   return new Promise((resolve) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, cert, key, ca: certs.ca, checkServerIdentity: () => undefined });
+    const socket = tls.connect({ host: '127.0.0.1', port, cert, key, ca: suite.certs.ca, checkServerIdentity: () => undefined });
     const decoder = new FrameDecoder();
     socket.on('error', () => {});
     socket.on('secureConnect', () => {
@@ -113,9 +96,9 @@ async function metric(cluster: MeerkatCluster, series: string): Promise<number> 
 }
 
 test("a peer with dc2's certificate claiming to be dc3 is cut off; none of its stanzas is delivered", async () => {
-  const [dc1] = clusters;
+  const [dc1] = suite.clusters;
   const alice = await on(dc1!, 'alice', 'id');
-  const dc2Client = (await certs.forCluster('dc2')).client;
+  const dc2Client = (await suite.certs.forCluster('dc2')).client;
 
   expect(await rawLink(dc1!.linkPort, dc2Client, 'dc3', 'dc3', alice.jid, 'hello-says-dc3')).toBe('closed');
   // HELLO as itself, then a DATA frame as another cluster.
@@ -135,7 +118,7 @@ test("a peer with dc2's certificate claiming to be dc3 is cut off; none of its s
 }, 20_000);
 
 test("dc2 refuses dc1's endpoint when its certificate names dc3: stanzas are retried, then returned, never lost", async () => {
-  const [dc1, dc2] = clusters;
+  const [dc1, dc2] = suite.clusters;
   const alice = await on(dc1!, 'alice', 'target');
   const bob = await on(dc2!, 'bob');
   for (let i = 0; i < 3; i++) await bob.xmpp.send(chat(alice.jid, `to-impostor-${i}`));
@@ -154,7 +137,7 @@ test("dc2 refuses dc1's endpoint when its certificate names dc3: stanzas are ret
 }, 20_000);
 
 test('dc1 reaches dc2, whose certificate names it, over the same checks', async () => {
-  const [dc1, dc2] = clusters;
+  const [dc1, dc2] = suite.clusters;
   const bob = await on(dc2!, 'bob', 'reply');
   const alice = await on(dc1!, 'alice', 'sender');
   await alice.xmpp.send(chat(bob.jid, 'through'));

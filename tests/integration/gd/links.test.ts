@@ -5,53 +5,36 @@
 // (A certificate from the right CA naming another cluster: identity.test.ts.)
 
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import tls from 'node:tls';
-import { bodies, chat, login, makeCertificates, startCluster, startRedis, waitUntil, type GdCertificates, type MeerkatCluster, type RedisServer, type User } from './harness.ts';
+import { bodies, chat, GdSuite, startRedis, waitUntil, type MeerkatCluster, type RedisServer, type User } from './harness.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 import { encodeHello } from '../../../modules/mod_global_distrib/frame.ts';
 
-let redis: RedisServer;
-let certDir: string;
-let certs: GdCertificates;
+let suite: GdSuite<RedisServer>;
 let proxy: TcpProxy | undefined;
-const clusters: MeerkatCluster[] = [];
-const users: User[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  certDir = await mkdtemp(join(tmpdir(), 'gd-certs-'));
-  certs = await makeCertificates(certDir);
-  redis = await startRedis();
-  const common = { certs, redis: { port: redis.port }, users: ['alice', 'bob', 'mallory'], deliveryTimeout: '1500ms' };
-  clusters.push(...await Promise.all([
-    startCluster({ ...common, name: 'dc1', advertise: async (linkPort) => `127.0.0.1:${(proxy = await startTcpProxy(linkPort)).port}` }),
-    startCluster({ ...common, name: 'dc2', connectionsPerPeer: 2 }),
-    startCluster({ ...common, name: 'dc3', clientCert: (await certs.forCluster('dc3', 'stranger')).client }),
-  ]));
+  suite = await GdSuite.start(startRedis);
+  suite.alsoStop(() => proxy?.close());
+  const common = { certs: suite.certs, redis: { port: suite.redis.port }, users: ['alice', 'bob', 'mallory'], deliveryTimeout: '1500ms' };
+  await suite.addClusters([
+    { ...common, name: 'dc1', advertise: async (linkPort) => `127.0.0.1:${(proxy = await startTcpProxy(linkPort)).port}` },
+    { ...common, name: 'dc2', connectionsPerPeer: 2 },
+    { ...common, name: 'dc3', clientCert: (await suite.certs.forCluster('dc3', 'stranger')).client },
+  ]);
 }, 30_000);
 
-afterAll(async () => {
-  for (const u of users) await u.stop();
-  proxy?.close();
-  await Promise.all(clusters.map((c) => c.stop()));
-  await redis?.stop();
-  await rm(certDir, { recursive: true, force: true });
-}, 15_000);
+afterAll(() => suite?.stop(), 15_000);
 
-async function on(cluster: MeerkatCluster, user: string, resource = 'gd'): Promise<User> {
-  const u = await login(cluster, user, resource);
-  users.push(u);
-  return u;
-}
+const on = (cluster: MeerkatCluster, user: string, resource?: string): Promise<User> => suite.on(cluster, user, resource);
 
 test('a peer presenting a certificate from another CA is refused before any frame is read; one from the CA naming the cluster it claims is not', async () => {
-  const [dc1] = clusters;
+  const [dc1] = suite.clusters;
   const tryHello = async (cert: string, key: string): Promise<'open' | 'refused'> => {
     // dc1's link certificate names its cluster, not its address.
-    const socket = tls.connect({ host: '127.0.0.1', port: dc1!.linkPort, cert, key, ca: certs.ca, checkServerIdentity: (_host, c) => tls.checkServerIdentity('dc1', c) });
+    const socket = tls.connect({ host: '127.0.0.1', port: dc1!.linkPort, cert, key, ca: suite.certs.ca, checkServerIdentity: (_host, c) => tls.checkServerIdentity('dc1', c) });
     socket.on('error', () => {});
     socket.on('secureConnect', () => socket.write(encodeHello('intruder', 'boot', 0)));
     // A refused client sees the connection closed; an accepted one stays open.
@@ -60,14 +43,14 @@ test('a peer presenting a certificate from another CA is refused before any fram
     socket.destroy();
     return result;
   };
-  const stranger = (await certs.forCluster('intruder', 'stranger')).client;
-  const member = (await certs.forCluster('intruder')).client;
+  const stranger = (await suite.certs.forCluster('intruder', 'stranger')).client;
+  const member = (await suite.certs.forCluster('intruder')).client;
   expect(await tryHello(await readFile(stranger.cert, 'utf8'), await readFile(stranger.key, 'utf8'))).toBe('refused');
   expect(await tryHello(await readFile(member.cert, 'utf8'), await readFile(member.key, 'utf8'))).toBe('open');
 });
 
 test('messages from a cluster with a wrong certificate are returned to their sender, never lost', async () => {
-  const [dc1, , dc3] = clusters;
+  const [dc1, , dc3] = suite.clusters;
   await on(dc1!, 'alice', 'cert');
   const mallory = await on(dc3!, 'mallory');
   for (let i = 0; i < 5; i++) await mallory.xmpp.send(chat('alice@localhost/cert', `x${i}`));
@@ -77,7 +60,7 @@ test('messages from a cluster with a wrong certificate are returned to their sen
 }, 15_000);
 
 test('links cut mid-flood are re-established and resend; an unreachable peer gets the rest returned', async () => {
-  const [dc1, dc2] = clusters;
+  const [dc1, dc2] = suite.clusters;
   const alice = await on(dc1!, 'alice');
   const bob = await on(dc2!, 'bob');
   const N = 600;

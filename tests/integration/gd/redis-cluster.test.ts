@@ -3,46 +3,29 @@
 // is reachable from a user on dc2 and listed in dc2's disco#items.
 
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { xml } from '@xmpp/client';
 import { component, type Component } from '@xmpp/component';
-import { bodies, chat, login, makeCertificates, startCluster, startRedisCluster, waitUntil, type MeerkatCluster, type RedisClusterServers, type User } from './harness.ts';
+import { bodies, chat, GdSuite, startRedisCluster, waitUntil, type MeerkatCluster, type RedisClusterServers, type User } from './harness.ts';
 
+let suite: GdSuite<RedisClusterServers>;
 const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
 
-let redis: RedisClusterServers;
-let certDir: string;
-const clusters: MeerkatCluster[] = [];
-const users: User[] = [];
 let echo: Component | undefined;
 
 beforeAll(async () => {
-  certDir = await mkdtemp(join(tmpdir(), 'gd-certs-'));
-  const certs = await makeCertificates(certDir);
-  redis = await startRedisCluster();
-  clusters.push(...await Promise.all(['dc1', 'dc2'].map((name) => startCluster({
-    name, certs, redis: { nodes: redis.nodes }, users: ['alice', 'bob', 'carol', 'dave'], componentPassword: 'echo-secret',
-  }))));
+  suite = await GdSuite.start(startRedisCluster);
+  suite.alsoStop(() => echo?.stop());
+  await suite.addClusters(['dc1', 'dc2'].map((name) => ({
+    name, certs: suite.certs, redis: { nodes: suite.redis.nodes }, users: ['alice', 'bob', 'carol', 'dave'], componentPassword: 'echo-secret',
+  })));
 }, 40_000);
 
-afterAll(async () => {
-  await echo?.stop().catch(() => {});
-  for (const u of users) await u.stop();
-  await Promise.all(clusters.map((c) => c.stop()));
-  await redis?.stop();
-  await rm(certDir, { recursive: true, force: true });
-}, 15_000);
+afterAll(() => suite?.stop(), 15_000);
 
-async function on(cluster: MeerkatCluster, user: string, resource = 'gd'): Promise<User> {
-  const u = await login(cluster, user, resource);
-  users.push(u);
-  return u;
-}
+const on = (cluster: MeerkatCluster, user: string, resource?: string): Promise<User> => suite.on(cluster, user, resource);
 
 test('users on two clusters exchange messages through a Redis Cluster routing table', async () => {
-  const [dc1, dc2] = clusters;
+  const [dc1, dc2] = suite.clusters;
   const pairs = [['alice', 'bob'], ['carol', 'dave']] as const;
   for (const [a, b] of pairs) {
     const left = await on(dc1!, a);
@@ -57,7 +40,7 @@ test('users on two clusters exchange messages through a Redis Cluster routing ta
 }, 20_000);
 
 test('a component on dc1 answers a user on dc2 and is listed in dc2\'s disco#items', async () => {
-  const [dc1, dc2] = clusters;
+  const [dc1, dc2] = suite.clusters;
   echo = component({ service: `xmpp://127.0.0.1:${dc1!.componentPort}`, domain: 'echo.gd', password: 'echo-secret' });
   echo.reconnect.stop();
   echo.on('error', () => {});

@@ -4,41 +4,24 @@
 // sender, and routing works again once the clusters have re-published their sessions.
 
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { bodies, chat, login, makeCertificates, startCluster, startRedis, waitUntil, type MeerkatCluster, type RedisServer, type User } from './harness.ts';
+import { bodies, chat, GdSuite, startRedis, waitUntil, type MeerkatCluster, type RedisServer, type User } from './harness.ts';
 
-let redis: RedisServer;
-let certDir: string;
-const clusters: MeerkatCluster[] = [];
-const users: User[] = [];
+let suite: GdSuite<RedisServer>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  certDir = await mkdtemp(join(tmpdir(), 'gd-certs-'));
-  const certs = await makeCertificates(certDir);
-  redis = await startRedis();
-  clusters.push(...await Promise.all(['dc1', 'dc2', 'dc3'].map((name) => startCluster({
-    name, certs, redis: { port: redis.port }, users: ['alice', 'bob', 'carol', 'dave', 'erin'],
-  }))));
+  suite = await GdSuite.start(startRedis);
+  await suite.addClusters(['dc1', 'dc2', 'dc3'].map((name) => ({
+    name, certs: suite.certs, redis: { port: suite.redis.port }, users: ['alice', 'bob', 'carol', 'dave', 'erin'],
+  })));
 }, 30_000);
 
-afterAll(async () => {
-  for (const u of users) await u.stop();
-  await Promise.all(clusters.map((c) => c.stop()));
-  await redis?.stop();
-  await rm(certDir, { recursive: true, force: true });
-}, 15_000);
+afterAll(() => suite?.stop(), 15_000);
 
-async function on(cluster: MeerkatCluster, user: string, resource = 'gd'): Promise<User> {
-  const u = await login(cluster, user, resource);
-  users.push(u);
-  return u;
-}
+const on = (cluster: MeerkatCluster, user: string, resource?: string): Promise<User> => suite.on(cluster, user, resource);
 
 test('alice moves from dc1 to dc2 while bob on dc3 floods her: all 1,000 messages reach her, once each', async () => {
-  const [dc1, dc2, dc3] = clusters;
+  const [dc1, dc2, dc3] = suite.clusters;
   const bob = await on(dc3!, 'bob');
   const aliceOnDc1 = await on(dc1!, 'alice');
   const N = 1000;
@@ -63,12 +46,12 @@ test('alice moves from dc1 to dc2 while bob on dc3 floods her: all 1,000 message
 }, 40_000);
 
 test('Redis stopped then restarted empty mid-flood: local traffic flows, nothing is silently lost, routing recovers', async () => {
-  const [dc1, dc2, dc3] = clusters;
+  const [dc1, dc2, dc3] = suite.clusters;
   const carol = await on(dc1!, 'carol');
   const dave = await on(dc1!, 'dave');
   const erin = await on(dc2!, 'erin');
   // dc2 has never routed to carol: each of erin's messages needs the routing table.
-  redis.pause();
+  suite.redis.pause();
   const LOCAL = 300;
   const CROSS = 100;
   for (let i = 0; i < LOCAL; i++) dave.xmpp.send(chat('carol@localhost', `local${i}`));
@@ -79,7 +62,7 @@ test('Redis stopped then restarted empty mid-flood: local traffic flows, nothing
   // Local delivery does not wait for Redis.
   await waitUntil('every local message while Redis is stopped', () => bodies(carol.messages()).filter((b) => b.startsWith('local')).length === LOCAL, 10_000);
 
-  await redis.restartEmpty();
+  await suite.redis.restartEmpty();
   // Every cross-cluster message ends delivered to carol or returned to erin as an error.
   const delivered = () => new Set(bodies(carol.messages()).filter((b) => b.startsWith('cross')));
   const returned = () => new Set(erin.errors().map((e) => e.getChildText('body') ?? ''));

@@ -3,47 +3,29 @@
 // arrives complete and in order over several links per peer.
 
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { xml } from '@xmpp/client';
-import { bodies, chat, login, makeCertificates, startCluster, startRedis, waitUntil, type MeerkatCluster, type RedisServer, type User } from './harness.ts';
+import { bodies, chat, GdSuite, startRedis, waitUntil, type MeerkatCluster, type RedisServer, type User } from './harness.ts';
 
+let suite: GdSuite<RedisServer>;
 // xmpp.js answers IQs through iqCallee; its bundled typings leave it out.
 interface IqCallee {
   iqCallee: { get(ns: string, name: string, handler: () => object): void };
 }
 
-let redis: RedisServer;
-let certDir: string;
-const clusters: MeerkatCluster[] = [];
-const users: User[] = [];
 
 beforeAll(async () => {
-  certDir = await mkdtemp(join(tmpdir(), 'gd-certs-'));
-  const certs = await makeCertificates(certDir);
-  redis = await startRedis();
-  const names = ['dc1', 'dc2', 'dc3'];
-  clusters.push(...await Promise.all(names.map((name) => startCluster({
-    name, certs, redis: { port: redis.port }, users: ['alice', 'bob', 'carol', 'dave'], connectionsPerPeer: 3,
-  }))));
+  suite = await GdSuite.start(startRedis);
+  await suite.addClusters(['dc1', 'dc2', 'dc3'].map((name) => ({
+    name, certs: suite.certs, redis: { port: suite.redis.port }, users: ['alice', 'bob', 'carol', 'dave'], connectionsPerPeer: 3,
+  })));
 }, 30_000);
 
-afterAll(async () => {
-  for (const u of users) await u.stop();
-  await Promise.all(clusters.map((c) => c.stop()));
-  await redis?.stop();
-  await rm(certDir, { recursive: true, force: true });
-}, 15_000);
+afterAll(() => suite?.stop(), 15_000);
 
-async function on(cluster: MeerkatCluster, user: string, resource = 'gd'): Promise<User> {
-  const u = await login(cluster, user, resource);
-  users.push(u);
-  return u;
-}
+const on = (cluster: MeerkatCluster, user: string, resource?: string): Promise<User> => suite.on(cluster, user, resource);
 
 test('alice on dc1 and bob on dc2 exchange messages both ways, the first one sent right after binding', async () => {
-  const [dc1, dc2] = clusters;
+  const [dc1, dc2] = suite.clusters;
   const alice = await on(dc1!, 'alice');
   const bob = await on(dc2!, 'bob');
   // bob writes the moment he is bound: dc1 learns where bob is from Redis or the held retry.
@@ -61,7 +43,7 @@ test('alice on dc1 and bob on dc2 exchange messages both ways, the first one sen
 }, 15_000);
 
 test('a user reaches users on both other clusters, by bare and by full JID, and IQs come back', async () => {
-  const [dc1, dc2, dc3] = clusters;
+  const [dc1, dc2, dc3] = suite.clusters;
   const carol = await on(dc3!, 'carol');
   const dave = await on(dc1!, 'dave');
   const daveOnDc2 = await on(dc2!, 'dave', 'second');
@@ -78,7 +60,7 @@ test('a user reaches users on both other clusters, by bare and by full JID, and 
 }, 15_000);
 
 test('1,000 numbered messages from one sender arrive complete and in order over three links per peer', async () => {
-  const [dc1, , dc3] = clusters;
+  const [dc1, , dc3] = suite.clusters;
   const sender = await on(dc3!, 'bob', 'flood');
   const receiver = await on(dc1!, 'carol', 'flood');
   const N = 1000;
