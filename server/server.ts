@@ -4,7 +4,7 @@
 // <system-shutdown/>, then modules, services and storage stop.
 
 import type { MeerkatConfig } from './config/meerkat-schema.ts';
-import { listenerVerifyMode } from './config/listen.ts';
+import { listenerVerifyMode, type ComponentListenerConfig } from './config/listen.ts';
 import { createClientCertificateVerifier } from './auth/cert/verify.ts';
 import { Core } from './core/node.ts';
 import type { ModuleDefinition, ServiceDefinition, OptionsSection } from './core/registry.ts';
@@ -34,7 +34,9 @@ import { timedStorage } from './admin/timed-storage.ts';
 import { enabledAdminCommands } from '../modules/service_admin_extra.ts';
 import { serverVersion } from '../modules/mod_version.ts';
 import { ConnectionGuard } from './guard/guard.ts';
-import { guardSettings } from './guard/settings.ts';
+import { ListenerGuard } from './guard/listener-guard.ts';
+import { guardSettings, shaperRate } from './guard/settings.ts';
+import { createAccessControl } from './config/access.ts';
 import { joinWorkers, type WorkerGroup, type WorkerIdentity } from './cluster/worker.ts';
 
 export interface StartOptions {
@@ -74,7 +76,7 @@ export interface RunningServer {
   readonly admin: { readonly address: string; readonly port: number } | undefined;
   /** What admin commands run against on this node. */
   readonly adminNode: AdminNode;
-  /** Connection caps, auth-failure bans and shapers of the c2s TCP listeners (server/guard/). */
+  /** Connection caps, auth-failure bans and shapers of every entry point (server/guard/). */
   readonly guard: ConnectionGuard;
   stop(reason?: string): Promise<void>;
 }
@@ -162,14 +164,19 @@ export async function startServer(config: MeerkatConfig, options: StartOptions =
     },
   });
 
-  // --- guard (server/guard/): caps, bans and shapers for every accepted c2s connection.
+  // --- guard (server/guard/): caps, bans and shapers for every entry point: c2s and
+  // component TCP connections, BOSH sessions, WebSocket connections.
   const guard = new ConnectionGuard(guardSettings(config.guard), {
-    refused: (ip, why) => metrics.inc('guard_refused_total', { why }),
-    banned: (ip, forMs) => log.warn('c2s_address_banned', { remote: ip, seconds: Math.round(forMs / 1000) }),
-    shaped: () => metrics.inc('guard_shaper_pauses_total'),
-    cut: (ip, why) => metrics.inc('guard_cut_total', { why }),
+    refused: (ip, why, transport) => metrics.inc('guard_refused_total', { why, transport }),
+    banned: (ip, forMs, transport) => log.warn('guard_address_banned', { remote: ip, seconds: Math.round(forMs / 1000), transport }),
+    shaped: (transport) => metrics.inc('guard_shaper_pauses_total', { transport }),
+    cut: (ip, why, transport) => metrics.inc('guard_cut_total', { why, transport }),
   });
-  metrics.gauge('guard_connections_open', () => guard.stats().open);
+  metrics.gaugeByLabel('guard_connections_open', 'transport', () => guard.stats().openByTransport);
+  const accessControl = createAccessControl(config);
+  /** The guard as one listener sees it: its shaper, and the access rules for its clients and components. */
+  const listenerGuard = (listen: { shaper?: string }, clientAccess: string | undefined, componentAccess: string | undefined) =>
+    new ListenerGuard(guard, { shaperRate: shaperRate(config, listen.shaper), clientAccess, componentAccess, accessControl });
   // --- end guard
 
   /** The env a listener's client streams run against: TCP, or BOSH/WebSocket over HTTP. */
@@ -221,7 +228,11 @@ export async function startServer(config: MeerkatConfig, options: StartOptions =
 
   // External components (XEP-0114): [[listen.component]], and on WebSocket endpoints
   // with a component table (same registry, so conflicts span both).
-  const componentDeps = { runtime, core, log, metrics, handshakeTimeoutMs: options.componentHandshakeTimeoutMs };
+  const componentDeps = {
+    runtime, core, log, metrics,
+    handshakeTimeoutMs: options.componentHandshakeTimeoutMs ?? config.guard.preauth_timeout,
+    guardFor: (listen: ComponentListenerConfig) => listenerGuard(listen, undefined, listen.access),
+  };
   const components = await startComponentListeners(primaryWorker ? config.listen.component : [], componentDeps);
   componentRegistry = components.registry;
 
@@ -245,6 +256,7 @@ export async function startServer(config: MeerkatConfig, options: StartOptions =
       c2s: env,
       tls,
       component: wsComponents && componentEnv(wsComponents, listen.port, components.registry, componentDeps),
+      guard: listenerGuard(listen, listen.access, wsComponents?.access),
       undelivered: (jid, stanzas) => {
         const owner = jid === undefined ? undefined : tryParseJid(jid);
         let outcome = { rerouted: 0, bounced: 0, dropped: 0 };
@@ -311,8 +323,8 @@ function describeMetrics(m: Metrics): void {
   m.describe('stream_errors_total', 'Streams closed with a stream error, by condition.');
   m.describe('sessions', 'Bound sessions on this node.');
   m.describe('storage_latency_seconds', 'Storage call latency.');
-  m.describe('guard_refused_total', 'c2s connections refused by the guard, by cap or ban.');
-  m.describe('guard_shaper_pauses_total', 'Times a shaper stopped reading a c2s connection.');
-  m.describe('guard_cut_total', 'c2s connections cut before authentication for idling or trickling.');
-  m.describe('guard_connections_open', 'c2s TCP connections the guard counts as open.');
+  m.describe('guard_refused_total', 'Connections and BOSH sessions refused by the guard, by cap or ban and transport.');
+  m.describe('guard_shaper_pauses_total', 'Times a shaper held a client back (a socket paused, WebSocket frames or a BOSH body delayed), by transport.');
+  m.describe('guard_cut_total', 'Connections cut before authentication for idling or trickling, by transport.');
+  m.describe('guard_connections_open', 'Connections and BOSH sessions the guard counts as open, by transport.');
 }

@@ -1,6 +1,9 @@
 // Starts the [[listen.component]] listeners: one TCP listener each, every connection a
 // ComponentStream over a TcpTransport in the jabber:component:accept namespace, all
-// sharing the node's ComponentRegistry. server.ts calls this once.
+// sharing the node's ComponentRegistry. Each accepted connection passes the guard first
+// (caps, bans, the listener's shaper and pre-handshake progress watch; failed handshakes
+// count toward the per-IP ban; the listener's access rule is judged on the claimed
+// domains). server.ts calls this once.
 
 import type { ComponentListenerConfig } from '../config/listen.ts';
 import type { Core } from '../core/node.ts';
@@ -13,6 +16,8 @@ import { ComponentStream } from '../streams/component.ts';
 import type { ComponentEnv } from '../streams/component-env.ts';
 import { TcpTransport } from '../streams/tcp-transport.ts';
 import { ComponentRegistry } from './registry.ts';
+import type { ListenerGuard } from '../guard/listener-guard.ts';
+import { CUT_ERRORS } from '../guard/progress-watch.ts';
 
 export interface ComponentListenerInfo {
   kind: 'component';
@@ -33,8 +38,10 @@ export interface ComponentListenerDeps {
   core: Core;
   log: Logger;
   metrics: Metrics;
-  /** Override the handshake timeout (tests). */
+  /** How long a connection may take to complete the handshake (the guard's preauth_timeout). */
   handshakeTimeoutMs?: number;
+  /** The guard as one listener sees it (its shaper and access rule). */
+  guardFor(config: ComponentListenerConfig): ListenerGuard;
 }
 
 export function componentEnv(config: ComponentListenerConfig, listenerPort: number, registry: ComponentRegistry, deps: ComponentListenerDeps): ComponentEnv {
@@ -71,9 +78,15 @@ export async function startComponentListeners(configs: readonly ComponentListene
   try {
     for (const config of configs) {
       const env = componentEnv(config, config.port, registry, deps);
-      const listener = await deps.runtime.listenTcp({ hostname: config.ip_address, port: config.port }, (conn) => {
+      const guard = deps.guardFor(config);
+      const listener = await deps.runtime.listenTcp({ hostname: config.ip_address, port: config.port }, (accepted) => {
+        // The guard sees the connection first: refused ones never reach a stream.
+        let cutStream: ((reason: 'idle' | 'too-slow') => void) | undefined;
+        const conn = guard.accept(accepted, 'component', (reason) => cutStream?.(reason));
+        if (conn === undefined) return;
         const transport = new TcpTransport(conn, NS_COMPONENT_ACCEPT, undefined);
-        const stream = new ComponentStream(transport, env);
+        const stream = new ComponentStream(transport, guard.componentEnv(env, accepted.remoteAddress, 'component', () => conn.markAuthenticated()));
+        cutStream = (reason) => stream.kick(CUT_ERRORS[reason].condition, CUT_ERRORS[reason].text);
         streams.add(stream);
         transport.start({
           onStreamOpen: (h) => stream.onStreamOpen(h),

@@ -66,6 +66,12 @@ export const websocketComponentSchema = s.object({
   conflict_behaviour: s.enumOf(COMPONENT_CONFLICT_BEHAVIOURS).default('disconnect'),
   is_subdomain: s.bool().default(false),
   check_from: s.bool().default(true),
+  /**
+   * Access rule judged on each domain a component claims (as the JID of that domain), once
+   * its handshake succeeded; unset: every domain. The HTTP listener's own `access` is for
+   * client sessions only.
+   */
+  access: name().optional(),
 });
 
 export const websocketHandlerSchema = s.object({
@@ -111,6 +117,7 @@ export const componentListenerSchema = s.object({
   check_from: s.bool().default(true),
   max_stanza_size: stanzaSize().default(65536),
   shaper: name().optional(),
+  /** Access rule judged on each domain a component claims (as the JID of that domain), after its handshake. */
   access: name().optional(),
   backlog: s.int({ min: 1 }).default(1024),
 });

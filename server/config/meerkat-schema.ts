@@ -118,21 +118,22 @@ export const shaperSchema = s.object({
 
 /**
  * [guard]: what protects the node from clients before they are trusted (server/guard/,
- * docs/security.md). Caps count c2s TCP connections (STARTTLS and direct TLS listeners).
+ * docs/security.md), on every entry point. Caps count c2s and component TCP connections,
+ * BOSH sessions and WebSocket connections in the same counters.
  */
 export const guardSchema = s.object({
-  /** Open c2s connections on this node; more are refused with resource-constraint. */
+  /** Open connections and BOSH sessions on this node; more are refused with resource-constraint. */
   max_connections: s.int({ min: 1 }).default(20000),
-  /** Open c2s connections from one IP address; more are refused with policy-violation. */
+  /** Open connections and BOSH sessions from one IP address; more are refused with policy-violation. */
   max_connections_per_ip: s.int({ min: 1 }).default(64),
   /** SASL failures one connection may make before it is closed with policy-violation. */
   max_auth_failures: s.int({ min: 1 }).default(3),
-  /** SASL failures from one IP address within auth_failure_window that ban it… */
+  /** SASL failures (and wrong component handshakes) from one IP address within auth_failure_window that ban it… */
   auth_failures_per_ip: s.int({ min: 1 }).default(20),
   auth_failure_window: s.duration().default('60s'),
   /** …for this long: its new connections are refused with policy-violation. */
   ban_duration: s.duration().default('5m'),
-  /** From connect until a bound session; then connection-timeout. */
+  /** From connect until a bound session (a component: until its handshake); then connection-timeout. */
   preauth_timeout: s.duration().default('30s'),
   /** Before authentication, this long without a byte from the client ends the connection. */
   preauth_idle_timeout: s.duration().default('10s'),

@@ -42,6 +42,11 @@ export function crossCheck(config: ParsedConfig, sourceOf: SourceOf): void {
       if (listener.access !== undefined && !accessNames.includes(listener.access)) {
         fail(at('access'), `expected the name of an [access] rule (${accessNames.join(', ')}), got ${describeValue(listener.access)}`);
       }
+      const wsComponentAccess = 'handlers' in listener ? listener.handlers.websocket?.component?.access : undefined;
+      if (wsComponentAccess !== undefined && !accessNames.includes(wsComponentAccess)) {
+        fail(['listen', kind, i, 'handlers', 'websocket', 'component', 'access'],
+          `expected the name of an [access] rule (${accessNames.join(', ')}), got ${describeValue(wsComponentAccess)}`);
+      }
       if ('certfile' in listener || 'keyfile' in listener) {
         const { certfile, keyfile } = listener as { certfile?: string; keyfile?: string };
         if (certfile !== undefined && keyfile === undefined) fail(at('keyfile'), 'expected a file system path (certfile is set), got nothing');

@@ -1,15 +1,17 @@
 // A TcpConnection wrapped before any stream sees it. It:
 // - shapes input: a token bucket per connection; when it runs into debt the socket stops
 //   being read until the debt is repaid, so a flood meets TCP backpressure, not a buffer;
-// - watches progress before authentication: no byte for `idleTimeoutMs`, or fewer than
-//   `minRate` bytes per second on average (slow loris), ends the connection;
+// - watches progress before authentication (./progress-watch.ts): no byte for
+//   `idleTimeoutMs`, or fewer than `minRate` bytes per second on average (slow loris),
+//   ends the connection;
 // - tells its owner once it closes, so the caps can count it out.
 // Everything else passes straight through to the wrapped connection.
 
 import type { ConnectionEvents, TcpConnection, TlsCredentials, TlsInfo } from '../runtime/types.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { shaperBucket, type TokenBucket } from './token-bucket.ts';
+import { ProgressWatch, type CutReason } from './progress-watch.ts';
 
-export type CutReason = 'idle' | 'too-slow';
+export type { CutReason } from './progress-watch.ts';
 
 export interface GuardedConnectionOptions {
   /** Bytes per second the client may send (listener `shaper`); undefined: unshaped. */
@@ -33,16 +35,11 @@ const CUT_GRACE_MS = 2000;
 export class GuardedConnection implements TcpConnection {
   private events: ConnectionEvents | undefined;
   private readonly bucket: TokenBucket | undefined;
-  private readonly connectedAt = Date.now();
-  private lastByteAt = this.connectedAt;
-  private bytesIn = 0;
-  private pausedMs = 0;
+  private readonly watch: ProgressWatch;
   private pausedAt: number | undefined;
   private resumeTimer: ReturnType<typeof setTimeout> | undefined;
-  private watchTimer: ReturnType<typeof setTimeout> | undefined;
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
-  private watching: boolean;
 
   constructor(
     private readonly inner: TcpConnection,
@@ -50,9 +47,12 @@ export class GuardedConnection implements TcpConnection {
   ) {
     // A burst of one second's worth (at least a stream header and an <auth/>) lets a
     // client negotiate without waiting, then the rate holds.
-    if (options.shaperRate !== undefined) this.bucket = new TokenBucket(options.shaperRate, Math.max(options.shaperRate, 4096));
-    this.watching = options.preauthIdleTimeoutMs > 0;
-    if (this.watching) this.scheduleWatch();
+    if (options.shaperRate !== undefined) this.bucket = shaperBucket(options.shaperRate);
+    this.watch = new ProgressWatch({
+      idleTimeoutMs: options.preauthIdleTimeoutMs,
+      minRate: options.preauthMinRate,
+      onCut: (reason) => this.cut(reason),
+    });
   }
 
   get remoteAddress(): string { return this.inner.remoteAddress; }
@@ -74,8 +74,7 @@ export class GuardedConnection implements TcpConnection {
 
   /** The client authenticated: the pre-authentication progress rules no longer apply. */
   markAuthenticated(): void {
-    this.watching = false;
-    clearTimeout(this.watchTimer);
+    this.watch.stop();
   }
 
   write(data: Uint8Array | string): number { return this.inner.write(data); }
@@ -97,8 +96,7 @@ export class GuardedConnection implements TcpConnection {
     // After our end() nothing the peer sends matters any more.
     if (this.closed || this.graceTimer !== undefined) return;
     const now = Date.now();
-    this.lastByteAt = now;
-    this.bytesIn += bytes.length;
+    this.watch.received(bytes.length, now);
     this.options.onRead?.(bytes.length);
     // Bytes already read are handed on (never held back): shaping acts on what is read next.
     this.events?.data(bytes);
@@ -106,6 +104,7 @@ export class GuardedConnection implements TcpConnection {
     const waitMs = this.bucket.take(bytes.length, now);
     if (waitMs > 0 && this.pausedAt === undefined && this.inner.pause !== undefined) {
       this.pausedAt = now;
+      this.watch.hold(now);
       this.inner.pause();
       this.options.onPaused?.();
       this.resumeTimer = setTimeout(() => this.resumeReading(), waitMs);
@@ -115,36 +114,13 @@ export class GuardedConnection implements TcpConnection {
   private resumeReading(): void {
     this.resumeTimer = undefined;
     if (this.closed || this.pausedAt === undefined) return;
-    const now = Date.now();
-    this.pausedMs += now - this.pausedAt;
     this.pausedAt = undefined;
     // Time spent paused by us is not the client's silence.
-    this.lastByteAt = now;
+    this.watch.release();
     this.inner.resume?.();
   }
 
-  private scheduleWatch(): void {
-    const every = Math.min(Math.max(this.options.preauthIdleTimeoutMs / 2, 100), 5000);
-    this.watchTimer = setTimeout(() => this.checkProgress(), every);
-    this.watchTimer.unref?.();
-  }
-
-  private checkProgress(): void {
-    if (this.closed || !this.watching) return;
-    const now = Date.now();
-    if (this.pausedAt === undefined) {
-      if (now - this.lastByteAt >= this.options.preauthIdleTimeoutMs) return this.cut('idle');
-      const activeMs = now - this.connectedAt - this.pausedMs;
-      if (this.options.preauthMinRate > 0 && activeMs >= this.options.preauthIdleTimeoutMs
-        && (this.bytesIn * 1000) / activeMs < this.options.preauthMinRate) {
-        return this.cut('too-slow');
-      }
-    }
-    this.scheduleWatch();
-  }
-
   private cut(reason: CutReason): void {
-    this.watching = false;
     this.options.onCut(reason);
     // A client that does not read our error must not keep the socket.
     clearTimeout(this.graceTimer);
@@ -156,8 +132,8 @@ export class GuardedConnection implements TcpConnection {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.resumeTimer);
-    clearTimeout(this.watchTimer);
     clearTimeout(this.graceTimer);
+    this.watch.stop();
     this.options.onClosed();
     this.events?.close(error);
   }

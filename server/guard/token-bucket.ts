@@ -33,9 +33,20 @@ export class TokenBucket {
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.rate);
   }
 
+  /** Milliseconds until the bucket is out of debt (0: take now). */
+  debtMs(now: number = Date.now()): number {
+    this.refill(now);
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.rate);
+  }
+
   /** Tokens available now (negative while in debt). */
   available(now: number = Date.now()): number {
     this.refill(now);
     return this.tokens;
   }
+}
+
+/** A listener shaper's bucket: a burst of one second's worth, and at least a stream header and an <auth/>. */
+export function shaperBucket(rate: number): TokenBucket {
+  return new TokenBucket(rate, Math.max(rate, 4096));
 }

@@ -1,5 +1,8 @@
 // The HTTP listener's Hono app: BOSH, WebSocket and XEP-0156 discovery. Both transports
-// drive the same C2sStream as TCP; only the framing differs.
+// drive the same C2sStream as TCP; only the framing differs. With the node's guard
+// (server/guard/listener-guard.ts) every BOSH session and WebSocket connection is counted
+// against the caps, refused while its address is banned, shaped, and reports SASL
+// failures and failed component handshakes toward the ban.
 
 import { Hono } from 'hono';
 import type { Logger } from '../log.ts';
@@ -17,6 +20,10 @@ import { ComponentWebSocketTransport, firstFrameVerdict } from './websocket/comp
 import { ComponentStream } from '../streams/component.ts';
 import type { ComponentEnv } from '../streams/component-env.ts';
 import { WebSocketTransport } from './websocket/transport.ts';
+import { refuseWebSocket } from './websocket/refuse.ts';
+import type { ListenerGuard } from '../guard/listener-guard.ts';
+import { CUT_ERRORS } from '../guard/progress-watch.ts';
+import type { StreamErrorCondition } from '../errors.ts';
 
 export interface HttpAppDeps {
   readonly log: Logger;
@@ -33,6 +40,8 @@ export interface HttpAppDeps {
    * absent: every WebSocket connection is a client.
    */
   readonly component?: ComponentEnv;
+  /** The node's guard as this listener sees it; absent (unit tests): nothing is counted or shaped. */
+  readonly guard?: ListenerGuard;
 }
 
 export interface HttpApp {
@@ -53,6 +62,7 @@ export function createHttpApp(deps: HttpAppDeps): HttpApp {
   const tls = (info: HttpRequestInfo | undefined): TlsInfo | undefined =>
     options.secure ? info?.tls ?? HTTPS_WITHOUT_DETAILS : undefined;
 
+  const guard = deps.guard;
   let bosh: BoshEndpoint | undefined;
   if (options.bosh) {
     bosh = new BoshEndpoint({
@@ -61,8 +71,11 @@ export function createHttpApp(deps: HttpAppDeps): HttpApp {
       isServedHost: (d) => c2s.isServedHost(d),
       defaultHost: c2s.defaultHost,
       bodyLimits: c2s.limits.authenticated,
-      createStream: (transport) => new C2sStream(transport, c2s),
+      createStream: (transport) => new C2sStream(transport, guard?.clientEnv(c2s, transport.remoteAddress, 'bosh') ?? c2s),
       undelivered: (jid, stanzas) => deps.undelivered(jid, stanzas),
+      admitSession: guard && ((remoteAddress) => guard.admit(remoteAddress, 'bosh')),
+      shaperRate: guard?.shaperRate,
+      shaped: guard && (() => guard.guard.noteShaped('bosh')),
     });
     boshRoutes(app, withAlias(options.bosh.path, '/bosh'), options.bosh, bosh, tls);
   }
@@ -70,15 +83,16 @@ export function createHttpApp(deps: HttpAppDeps): HttpApp {
   const componentStreams = new Set<ComponentStream>();
   if (options.websocket) {
     const ws = options.websocket;
-    const startClient = (conn: WebSocketConnection, connTls: TlsInfo | undefined): WebSocketStream => {
+    const startClient = (conn: WebSocketConnection, connTls: TlsInfo | undefined, authenticated: () => void): WebSocketStream => {
       const transport = new WebSocketTransport(conn, connTls, ws.maxFrameBytes);
-      transport.start(new C2sStream(transport, c2s));
-      return { message: (data) => transport.onMessage(data), closed: () => transport.onClosed() };
+      const stream = new C2sStream(transport, guard?.clientEnv(c2s, conn.remoteAddress, 'websocket', authenticated) ?? c2s);
+      transport.start(stream);
+      return { message: (data) => transport.onMessage(data), closed: () => transport.onClosed(), fail: (condition, text) => stream.closeWith(condition, text) };
     };
     const component = deps.component;
-    const startComponent = component && ((conn: WebSocketConnection, connTls: TlsInfo | undefined): WebSocketStream => {
+    const startComponent = component && ((conn: WebSocketConnection, connTls: TlsInfo | undefined, authenticated: () => void): WebSocketStream => {
       const transport = new ComponentWebSocketTransport(conn, connTls, ws.maxFrameBytes);
-      const stream = new ComponentStream(transport, component);
+      const stream = new ComponentStream(transport, guard?.componentEnv(component, conn.remoteAddress, 'websocket', authenticated) ?? component);
       componentStreams.add(stream);
       transport.start({
         onStreamOpen: (h) => stream.onStreamOpen(h),
@@ -90,12 +104,14 @@ export function createHttpApp(deps: HttpAppDeps): HttpApp {
           stream.onTransportClosed();
         },
       });
-      return { message: (data) => transport.onMessage(data), closed: () => transport.onClosed() };
+      return { message: (data) => transport.onMessage(data), closed: () => transport.onClosed(), fail: (condition, text) => stream.kick(condition, text) };
     });
-    websocketRoutes(app, withAlias(ws.path, '/xmpp-websocket'), ws, (conn, connTls) =>
+    const startStream = (conn: WebSocketConnection, connTls: TlsInfo | undefined, authenticated: () => void): WebSocketStream =>
       startComponent === undefined
-        ? startClient(conn, connTls)
-        : byFirstFrame(conn, c2s.limits.preauthTimeoutMs, (kind) => (kind === 'component' ? startComponent : startClient)(conn, connTls)),
+        ? startClient(conn, connTls, authenticated)
+        : byFirstFrame(conn, c2s.limits.preauthTimeoutMs, c2s.defaultHost, (kind) => (kind === 'component' ? startComponent : startClient)(conn, connTls, authenticated));
+    websocketRoutes(app, withAlias(ws.path, '/xmpp-websocket'), ws, (conn, connTls) =>
+      guard === undefined ? startStream(conn, connTls, () => {}) : guardedWebSocket(guard, conn, ws.maxFrameBytes, c2s.defaultHost, (authenticated) => startStream(conn, connTls, authenticated)),
     tls);
   }
 
@@ -116,7 +132,46 @@ export function createHttpApp(deps: HttpAppDeps): HttpApp {
   };
 }
 
-type WebSocketStream = ReturnType<WebSocketStreamFactory>;
+/** A stream running over a WebSocket, as the route and the guard drive it. */
+interface WebSocketStream extends ReturnType<WebSocketStreamFactory> {
+  /** Ends the stream with a stream error (the guard cut it or its frames overflowed). */
+  fail(condition: StreamErrorCondition, text: string): void;
+}
+
+/**
+ * The guard in front of one WebSocket: counted in (or refused in RFC 7395 framing), its
+ * frames through the listener's shaper and the pre-authentication watch, counted out
+ * exactly once when the connection closes.
+ */
+function guardedWebSocket(
+  guard: ListenerGuard,
+  conn: WebSocketConnection,
+  maxFrameBytes: number,
+  serverName: string | undefined,
+  start: (authenticated: () => void) => WebSocketStream,
+): ReturnType<WebSocketStreamFactory> {
+  const admission = guard.admit(conn.remoteAddress, 'websocket');
+  if (!admission.ok) {
+    refuseWebSocket(conn, serverName, admission.condition, admission.text);
+    return { message: () => {}, closed: () => {} };
+  }
+  let stream: WebSocketStream | undefined;
+  const gate = guard.frameGate(maxFrameBytes, admission.ticket.ip, {
+    deliver: (frame) => stream?.message(frame),
+    onCut: (reason) => stream?.fail(CUT_ERRORS[reason].condition, CUT_ERRORS[reason].text),
+    onOverflow: () => stream?.fail('policy-violation', 'frames arrive faster than this server accepts them'),
+  });
+  stream = start(() => gate.markAuthenticated());
+  const started = stream;
+  return {
+    message: (data) => gate.message(data),
+    closed: () => {
+      gate.end();
+      admission.ticket.release();
+      started.closed();
+    },
+  };
+}
 
 /**
  * Components and clients share the WebSocket endpoint; the first frame tells them apart
@@ -124,7 +179,7 @@ type WebSocketStream = ReturnType<WebSocketStreamFactory>;
  * held (up to 1 KiB) and replayed to the stream chosen. Until then nothing runs, so a
  * connection that never speaks is closed after the pre-authentication timeout.
  */
-function byFirstFrame(conn: WebSocketConnection, timeoutMs: number, start: (kind: 'component' | 'client') => WebSocketStream): WebSocketStream {
+function byFirstFrame(conn: WebSocketConnection, timeoutMs: number, serverName: string | undefined, start: (kind: 'component' | 'client') => WebSocketStream): WebSocketStream {
   let stream: WebSocketStream | undefined;
   let ended = false;
   let held: string[] = [];
@@ -134,6 +189,13 @@ function byFirstFrame(conn: WebSocketConnection, timeoutMs: number, start: (kind
   }, timeoutMs);
   timer.unref?.();
   return {
+    fail(condition, text) {
+      if (stream !== undefined) return stream.fail(condition, text);
+      if (ended) return;
+      ended = true;
+      clearTimeout(timer);
+      refuseWebSocket(conn, serverName, condition, text);
+    },
     message(data) {
       if (ended) return;
       if (stream !== undefined) return stream.message(data);

@@ -7,6 +7,7 @@ import type { Logger } from '../log.ts';
 import type { HttpServer, Runtime, TlsCredentials } from '../runtime/types.ts';
 import type { C2sEnv } from '../streams/c2s-env.ts';
 import type { Element } from '../xml/element.ts';
+import type { ListenerGuard } from '../guard/listener-guard.ts';
 import { createHttpApp, type HttpApp } from './app.ts';
 import { httpOptionsFromConfig } from './options.ts';
 
@@ -27,6 +28,8 @@ export async function startHttpListener(
     undelivered(jid: string | undefined, stanzas: Element[]): void;
     /** Environment of components accepted on the WebSocket endpoint (see `websocketComponentListener`). */
     component?: ComponentEnv;
+    /** The node's guard as this listener sees it (caps, bans, its shaper and access rules). */
+    guard: ListenerGuard;
   },
 ): Promise<HttpListener> {
   const verifyMode = listenerVerifyMode(config);
@@ -34,7 +37,7 @@ export async function startHttpListener(
     throw new RangeError(`listen.http (port ${config.port}): verify_mode = "${verifyMode}" needs tls = true (client certificates come with HTTPS)`);
   }
   const options = httpOptionsFromConfig(config);
-  const app = createHttpApp({ log: deps.log, c2s: deps.c2s, options, undelivered: deps.undelivered, component: deps.component });
+  const app = createHttpApp({ log: deps.log, c2s: deps.c2s, options, undelivered: deps.undelivered, component: deps.component, guard: deps.guard });
   const server: HttpServer = await runtime.serveHttp(
     {
       hostname: config.ip_address,
@@ -68,8 +71,10 @@ export function websocketComponentListener(config: HttpListenerConfig): Componen
     port: config.port,
     ip_address: config.ip_address,
     max_stanza_size: config.max_stanza_size,
+    // The WebSocket's frames are shaped as a whole (server/guard/frame-gate.ts), whoever speaks.
     shaper: config.shaper,
-    access: config.access,
+    // The listener's own rule is about users; components have theirs in the component table.
+    access: component.access,
     backlog: config.backlog,
   };
 }

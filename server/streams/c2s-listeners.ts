@@ -9,7 +9,8 @@ import { NS_CLIENT } from '../ns.ts';
 import type { Runtime, TcpListener, TlsCredentials } from '../runtime/types.ts';
 import { listenerTlsCredentials } from '../tls/material.ts';
 import type { ConnectionGuard } from '../guard/guard.ts';
-import { guardedEnv } from '../guard/c2s-env.ts';
+import { ListenerGuard } from '../guard/listener-guard.ts';
+import { CUT_ERRORS } from '../guard/progress-watch.ts';
 import { shaperRate } from '../guard/settings.ts';
 import { C2sStream } from './c2s.ts';
 import type { C2sEnv } from './c2s-env.ts';
@@ -55,23 +56,22 @@ export async function startC2sListeners(deps: C2sListenerDeps): Promise<C2sListe
     tlsCertificate ??= tls?.cert;
     const env = deps.envFor(listen, tls);
     const startTls = listen.tls === 'starttls' || listen.tls === 'starttls_required' ? tls : undefined;
+    const listenerGuard = new ListenerGuard(guard, {
+      shaperRate: shaperRate(config, listen.shaper),
+      clientAccess: listen.access,
+      componentAccess: undefined,
+      accessControl,
+    });
     const listener = await runtime.listenTcp(
       { hostname: listen.ip_address, port: listen.port, tls: listen.tls === 'tls' ? tls : undefined, ...(deps.reusePort && { reusePort: true }) },
       (accepted) => {
         // The guard sees the connection first: refused ones never reach a stream.
         let cutStream: ((reason: 'idle' | 'too-slow') => void) | undefined;
-        const conn = guard.accept(accepted, { shaperRate: shaperRate(config, listen.shaper), onCut: (r) => cutStream?.(r) });
+        const conn = listenerGuard.accept(accepted, 'c2s', (r) => cutStream?.(r));
         if (conn === undefined) return;
-        const ip = accepted.remoteAddress;
         const transport = new TcpTransport(conn, NS_CLIENT, startTls);
-        const stream = new C2sStream(transport, guardedEnv(env, {
-          authFailed: () => guard.recordAuthFailure(ip),
-          authenticated: () => conn.markAuthenticated(),
-          mayLogIn: (user, host) => listen.access === undefined || accessControl.allowed(listen.access, { user, server: host }, host),
-        }));
-        cutStream = (reason) => reason === 'idle'
-          ? stream.closeWith('connection-timeout', 'nothing was received for too long')
-          : stream.closeWith('policy-violation', 'the client sends too slowly');
+        const stream = new C2sStream(transport, listenerGuard.clientEnv(env, accepted.remoteAddress, 'c2s', () => conn.markAuthenticated()));
+        cutStream = (reason) => stream.closeWith(CUT_ERRORS[reason].condition, CUT_ERRORS[reason].text);
         streams.add(stream);
         transport.start({
           onStreamOpen: (h) => stream.onStreamOpen(h),

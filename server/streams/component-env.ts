@@ -33,4 +33,13 @@ export interface ComponentEnv {
   router: Router;
   limits: ComponentLimits;
   count(metric: string, labels?: Record<string, string>): void;
+  /**
+   * The listener's `access` rule for one domain the component claims (server/guard/
+   * listener-guard.ts), asked after a correct handshake; absent: every domain may connect.
+   */
+  mayConnect?(domain: string): boolean;
+  /** A handshake with a wrong digest: the guard counts it toward the per-IP ban. */
+  handshakeFailed?(): void;
+  /** The handshake succeeded: the guard's pre-authentication watch ends. */
+  authenticated?(): void;
 }

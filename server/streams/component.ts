@@ -144,8 +144,18 @@ export class ComponentStream implements XmlStreamHandlers, ComponentConnection {
     }
     if (!handshakeMatches(view.toElement().text, this.streamId, this.env.secret)) {
       this.env.count('component_auth_failures');
+      this.env.handshakeFailed?.();
       this.env.log.info('component_auth_failed', { name: this.name, remote: this.transport.remoteAddress });
       this.fail('not-authorized', 'the handshake does not match the shared secret');
+      return;
+    }
+    // Checked only once the secret is proven, so the listener's rule reveals nothing to
+    // someone without it; not a guess at the secret, so not counted toward a ban.
+    const refused = this.env.mayConnect && this.domains.find((d) => !this.env.mayConnect!(d));
+    if (refused) {
+      this.env.count('component_access_denied');
+      this.env.log.info('component_access_denied', { name: this.name, domain: refused, remote: this.transport.remoteAddress });
+      this.fail('not-authorized', `${refused} may not connect through this listener`);
       return;
     }
     const result = this.env.registry.connect(this, {
@@ -163,6 +173,7 @@ export class ComponentStream implements XmlStreamHandlers, ComponentConnection {
     }
     clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
+    this.env.authenticated?.();
     this.phase = 'ready';
     this.transport.setParserLimits(this.env.limits.authenticated);
     this.transport.send('<handshake/>');

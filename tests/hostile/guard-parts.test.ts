@@ -1,5 +1,7 @@
 // The guard's parts on their own: token bucket, caps, the auth-failure ban window, address
-// keys, and a GuardedConnection around a fake connection (pause/resume, progress watch).
+// keys, a GuardedConnection around a fake connection (pause/resume, progress watch), the
+// frame gate of WebSocket connections (held frames, the queue bound), and admissions of
+// BOSH sessions and WebSockets (counted per transport, released once).
 
 import { describe, expect, test } from 'bun:test';
 import { TokenBucket } from '../../server/guard/token-bucket.ts';
@@ -8,6 +10,7 @@ import { AuthFailureBans } from '../../server/guard/auth-bans.ts';
 import { addressKey } from '../../server/guard/address-key.ts';
 import { GuardedConnection, type CutReason } from '../../server/guard/guarded-connection.ts';
 import { ConnectionGuard } from '../../server/guard/guard.ts';
+import { FrameGate } from '../../server/guard/frame-gate.ts';
 import type { ConnectionEvents, TcpConnection, TlsInfo } from '../../server/runtime/types.ts';
 
 describe('token bucket', () => {
@@ -23,6 +26,15 @@ describe('token bucket', () => {
   test('refill never exceeds the burst', () => {
     const b = new TokenBucket(10, 100, 0);
     expect(b.available(1_000_000)).toBe(100);
+  });
+
+  test('debtMs says how long until the bucket is out of debt, without taking anything', () => {
+    const b = new TokenBucket(1000, 1000, 0);
+    expect(b.debtMs(0)).toBe(0);
+    b.take(1500, 0);
+    expect(b.debtMs(0)).toBe(500);
+    expect(b.debtMs(250)).toBe(250);
+    expect(b.debtMs(500)).toBe(0);
   });
 
   test('a zero rate is refused', () => {
@@ -238,5 +250,128 @@ describe('connection guard', () => {
     expect(conn.written.join('')).toContain('too many failed authentication attempts');
     guard.forgive('192.0.2.9');
     expect(guard.accept(conn, { onCut: () => {} })).toBeDefined();
+  });
+});
+
+describe('frame gate', () => {
+  function gate(options: Partial<ConstructorParameters<typeof FrameGate>[0]> = {}) {
+    const delivered: string[] = [];
+    const cuts: CutReason[] = [];
+    let overflows = 0;
+    const g = new FrameGate({
+      maxHeldBytes: 10_000,
+      maxHeldFrames: 10,
+      preauthIdleTimeoutMs: 0,
+      preauthMinRate: 0,
+      deliver: (f) => delivered.push(String(f)),
+      onCut: (r) => cuts.push(r),
+      onOverflow: () => overflows++,
+      ...options,
+    });
+    return { g, delivered, cuts, overflows: () => overflows };
+  }
+  const frame = (i: number, size = 1000) => `${i}`.padEnd(size, ' ');
+
+  test('without a shaper every frame passes at once', () => {
+    const { g, delivered } = gate();
+    for (let i = 0; i < 100; i++) g.message(frame(i, 60_000));
+    expect(delivered.length).toBe(100);
+  });
+
+  test('frames beyond the burst are held, then handed on in order as the bucket refills', async () => {
+    const { g, delivered, overflows } = gate({ shaperRate: 10_000 });
+    // Burst 10,000 bytes: ten frames pass, the eleventh puts the bucket in debt, the rest wait.
+    for (let i = 0; i < 15; i++) g.message(frame(i));
+    expect(delivered.length).toBe(11);
+    expect(g.queued).toEqual({ frames: 4, bytes: 4000 });
+    await sleep(700);
+    expect(delivered.map((f) => Number(f.trim()))).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    expect(g.queued.frames).toBe(0);
+    expect(overflows()).toBe(0);
+  });
+
+  test('the queue bound, in frames or in bytes, ends the gate once; nothing held is handed on afterwards', async () => {
+    const byFrames = gate({ shaperRate: 4096, maxHeldFrames: 3 });
+    for (let i = 0; i < 20; i++) byFrames.g.message(frame(i));
+    expect(byFrames.overflows()).toBe(1);
+    const delivered = byFrames.delivered.length;
+    await sleep(1200);
+    expect(byFrames.delivered.length).toBe(delivered);
+    expect(byFrames.g.queued).toEqual({ frames: 0, bytes: 0 });
+
+    const byBytes = gate({ shaperRate: 4096, maxHeldBytes: 2500 });
+    for (let i = 0; i < 8; i++) byBytes.g.message(frame(i));
+    expect(byBytes.overflows()).toBe(1);
+  });
+
+  test('multi-byte text counts in UTF-8 bytes', () => {
+    const { g, delivered } = gate({ shaperRate: 4096 });
+    const text = 'é'.repeat(1500); // 1500 UTF-16 units, 3000 bytes
+    g.message(text);
+    g.message(text); // 1096 bytes left: it passes, and leaves the bucket about 1900 bytes in debt
+    g.message('z'); // held (counted in UTF-16 units the bucket would still hold 1096)
+    expect(delivered).toEqual([text, text]);
+    expect(g.queued.frames).toBe(1);
+    g.end();
+  });
+
+  test('silence before authentication is cut as idle; time frames are held does not count as silence; authentication stops the watch', async () => {
+    const idle = gate({ preauthIdleTimeoutMs: 150 });
+    await sleep(400);
+    expect(idle.cuts).toEqual(['idle']);
+
+    const held = gate({ preauthIdleTimeoutMs: 200, shaperRate: 4096 });
+    held.g.message(frame(0, 4096));
+    held.g.message(frame(1, 4096)); // passes, and leaves a second of debt
+    held.g.message(frame(2, 10)); // held for that second
+    await sleep(600);
+    expect(held.g.queued.frames).toBe(1);
+    expect(held.cuts).toEqual([]);
+    held.g.end();
+
+    const authed = gate({ preauthIdleTimeoutMs: 100 });
+    authed.g.markAuthenticated();
+    await sleep(300);
+    expect(authed.cuts).toEqual([]);
+  });
+});
+
+describe('admissions of BOSH sessions and WebSockets', () => {
+  const settings = {
+    maxConnections: 3, maxConnectionsPerIp: 2, authFailuresPerIp: 2, authFailureWindowMs: 60_000,
+    banMs: 60_000, preauthIdleTimeoutMs: 0, preauthMinRate: 0, maxTrackedAddresses: 10,
+  };
+
+  test('admitted units share the caps with TCP connections, count per transport, and are released once', () => {
+    const refusals: string[] = [];
+    const guard = new ConnectionGuard(settings, { refused: (_ip, why, transport) => refusals.push(`${why}/${transport}`) });
+    const a = guard.admit('192.0.2.1', 'bosh');
+    const b = guard.admit('192.0.2.1', 'websocket');
+    expect(a.ok && b.ok).toBe(true);
+    const c = guard.admit('192.0.2.1', 'bosh');
+    expect(c).toEqual({ ok: false, refusal: 'per-ip', condition: 'policy-violation', text: 'too many connections from your address' });
+    const tcp = new FakeConnection();
+    tcp.remoteAddress = '192.0.2.2';
+    expect(guard.accept(tcp, { onCut: () => {} })).toBeDefined();
+    const d = guard.admit('192.0.2.3', 'websocket');
+    expect(d.ok === false && d.condition).toBe('resource-constraint');
+    expect(guard.stats().openByTransport).toEqual({ c2s: 1, bosh: 1, websocket: 1, component: 0 });
+    if (a.ok) { a.ticket.release(); a.ticket.release(); }
+    expect(guard.stats().openByTransport.bosh).toBe(0);
+    expect(guard.stats().open).toBe(2);
+    expect(refusals).toEqual(['per-ip/bosh', 'total/websocket']);
+  });
+
+  test('a banned address is refused whatever the transport; a component refusal speaks the component namespace', () => {
+    const guard = new ConnectionGuard(settings);
+    guard.recordAuthFailure('192.0.2.9', 'websocket');
+    guard.recordAuthFailure('192.0.2.9', 'component');
+    const bosh = guard.admit('192.0.2.9', 'bosh');
+    expect(bosh.ok === false && bosh.refusal).toBe('banned');
+    const conn = new FakeConnection();
+    conn.remoteAddress = '192.0.2.9';
+    expect(guard.accept(conn, { transport: 'component', onCut: () => {} })).toBeUndefined();
+    expect(conn.written.join('')).toMatch(/^<\?xml version='1.0'\?><stream:stream xmlns='jabber:component:accept' xmlns:stream='http:\/\/etherx.jabber.org\/streams'><stream:error><policy-violation/);
+    expect(guard.stats().open).toBe(0);
   });
 });

@@ -13,7 +13,9 @@ import type { Element } from '../../xml/element.ts';
 import { NS_BOSH } from '../../ns.ts';
 import { sameClientCertificate } from '../client-certificate.ts';
 import type { BoshOptions } from '../options.ts';
-import { terminateXml, type BoshCondition } from './body.ts';
+import { streamErrorTerminateXml, terminateXml, type BoshCondition } from './body.ts';
+import type { Admission } from '../../guard/guard.ts';
+import type { StreamErrorCondition } from '../../errors.ts';
 import { parseRid, sessionParams, xbosh } from './params.ts';
 import { boshStreamHeader, BoshSession, type BoshReply, type BoshSessionHost, type BoshStreamHandlers } from './session.ts';
 
@@ -28,6 +30,15 @@ export interface BoshEndpointDeps {
   createStream(transport: StreamTransport): BoshStreamHandlers;
   /** Stanzas no response carried when a session ended: store them or bounce them. */
   undelivered(jid: string | undefined, stanzas: Element[]): void;
+  /**
+   * The node's connection guard: counts a new session in (released when it ends) or
+   * refuses it. Absent: sessions are not counted.
+   */
+  admitSession?(remoteAddress: string): Admission;
+  /** The listener's shaper in bytes per second, applied per session to the bodies it sends. */
+  readonly shaperRate?: number;
+  /** The shaper held a body back (metrics). */
+  shaped?(): void;
 }
 
 export interface BoshRequestInfo {
@@ -58,12 +69,16 @@ interface BodyRun {
   error: XmlError | undefined;
   /** Collect detached copies instead of routing (used to re-read undelivered stanzas). */
   collect: Element[] | undefined;
+  /** The body's turn has come but the session's shaper is in debt: it waits, like one ahead of its turn. */
+  shaped: boolean;
 }
 
 export class BoshEndpoint {
   private readonly sessions = new Map<string, BoshSession>();
   /** Ended SIDs with the last body they sent, oldest first; bounded (never reused). */
   private readonly terminated = new Map<string, string>();
+  /** The guard's count of each live session, released when it ends. */
+  private readonly admitted = new Map<string, () => void>();
   private readonly tokenizer: XmlStream;
   private run: BodyRun | undefined;
   private readonly host: BoshSessionHost;
@@ -78,7 +93,10 @@ export class BoshEndpoint {
     this.host = {
       reportAfterMs: deps.options.reportAfterMs,
       maxQueuedBytes: deps.options.maxQueuedBytes,
+      shaperRate: deps.shaperRate,
+      shaped: deps.shaped,
       ended: (session, finalBody) => this.sessionEnded(session, finalBody),
+      runnable: (session) => this.runDeferred(session),
       // Deferred: a session can end while a body is being tokenized, and the tokenizer is not re-entrant.
       undelivered: (session, stanzas) => queueMicrotask(() => this.deps.undelivered(session.boundJid, this.reread(stanzas))),
     };
@@ -112,6 +130,7 @@ export class BoshEndpoint {
     const run: BodyRun = {
       bytes, info, reply, header: undefined, done: false, session: undefined, rid: 0, deferTo: undefined,
       creation: false, restart: false, elements: 0, closed: false, afterClose: false, error: undefined, collect: undefined,
+      shaped: false,
     };
     this.feed(run);
     this.finishBody(run);
@@ -164,6 +183,13 @@ export class BoshEndpoint {
     const verdict = session.classify(rid);
     switch (verdict.kind) {
       case 'next':
+        if (session.shaperWaitMs() > 0) {
+          // Read again once the bucket allows; until then nothing in it is processed.
+          run.deferTo = session;
+          run.shaped = true;
+          return;
+        }
+        session.charge(run.bytes.length);
         run.session = session;
         run.restart = xbosh(header, 'restart') === 'true';
         session.begin(rid, header);
@@ -242,7 +268,7 @@ export class BoshEndpoint {
       return;
     }
     if (run.creation) return this.create(run);
-    if (run.deferTo) return run.deferTo.defer(run.rid, run.bytes, run.reply);
+    if (run.deferTo) return run.shaped ? run.deferTo.deferShaped(run.rid, run.bytes, run.reply) : run.deferTo.defer(run.rid, run.bytes, run.reply);
     const session = run.session!;
     session.end(run.rid, run.header!, run.elements > 0, run.reply, run.restart);
     this.runDeferred(session);
@@ -276,8 +302,19 @@ export class BoshEndpoint {
       this.deps.log.warn('bosh_session_limit', { sessions: this.sessions.size });
       return this.refuse(run, 'policy-violation');
     }
+    // Last, so that nothing after it can refuse a session the guard has counted.
+    const admission = this.deps.admitSession?.(run.info.remoteAddress);
+    if (admission?.ok === false) {
+      // Debug only: a refused flood must not become a flood of log lines (the metric counts them).
+      this.deps.log.debug('bosh_session_refused', { remote: run.info.remoteAddress, why: admission.refusal });
+      run.done = true;
+      run.reply({ status: 200, body: refusalBody(admission) });
+      return;
+    }
     const session = new BoshSession(this.newSid(), params, run.info.remoteAddress, run.info.tls, this.host);
     this.sessions.set(session.sid, session);
+    if (admission?.ok) this.admitted.set(session.sid, admission.ticket.release);
+    session.charge(run.bytes.length);
     const stream = this.deps.createStream(session);
     session.start(stream, run.reply, boshStreamHeader(params, params.lang));
   }
@@ -292,6 +329,8 @@ export class BoshEndpoint {
 
   private sessionEnded(session: BoshSession, finalBody: string): void {
     if (this.sessions.get(session.sid) !== session) return;
+    this.admitted.get(session.sid)?.();
+    this.admitted.delete(session.sid);
     this.sessions.delete(session.sid);
     this.terminated.set(session.sid, finalBody);
     const limit = this.deps.options.rememberTerminated;
@@ -308,10 +347,25 @@ export class BoshEndpoint {
     const run: BodyRun = {
       bytes: new TextEncoder().encode(text), info: { remoteAddress: '', tls: undefined }, reply: () => {}, header: undefined,
       done: false, session: undefined, rid: 0, deferTo: undefined, creation: false, restart: false, elements: 0,
-      closed: false, afterClose: false, error: undefined, collect,
+      closed: false, afterClose: false, error: undefined, collect, shaped: false,
     };
     this.feed(run);
     if (run.error) this.deps.log.error('bosh_undelivered_unreadable', { error: run.error.message, count: stanzas.length });
     return collect;
   }
+}
+
+/**
+ * The body refusing a session the guard did not admit (XEP-0124 §17.2). Over the per-IP
+ * cap or banned: `policy-violation`, the client broke the rules. Over the node's total cap
+ * the server lacks resources, which no binding condition says; `remote-stream-error`
+ * ("an error in the protocol being transported") carries the XMPP stream error a TCP or
+ * WebSocket client gets in the same case, `resource-constraint`, with its text. The other
+ * candidates say something false: `remote-connection-failed` a broken link to a separate
+ * XMPP server, `internal-server-error` a fault, `system-shutdown` that the server is going away.
+ */
+export function refusalBody(refusal: { condition: StreamErrorCondition; text: string }): string {
+  return refusal.condition === 'policy-violation'
+    ? terminateXml('policy-violation')
+    : streamErrorTerminateXml(refusal.condition, refusal.text);
 }

@@ -5,6 +5,9 @@
 //
 // Requests are processed strictly in rid order. A request whose rid is ahead of the next
 // expected one waits (its bytes copied) until the gap is filled; the endpoint runs it then.
+// With a listener shaper, the next request also waits that way while the session's token
+// bucket is in debt (server/guard/token-bucket.ts): the bodies a client may have waiting
+// are bounded by `requests`, as any outstanding requests are.
 
 import type { ParserLimits, StanzaView, StreamHeader, XmlError } from '../../../parser-wasm/host/types.ts';
 import type { TlsInfo } from '../../runtime/types.ts';
@@ -14,6 +17,7 @@ import { NS_BOSH } from '../../ns.ts';
 import { outboundText, qualifyTopLevel } from '../outbound.ts';
 import { bodyXml, streamErrorTerminateXml, terminateXml, type BodyAttributes, type BoshCondition } from './body.ts';
 import type { SessionParams } from './params.ts';
+import { shaperBucket, type TokenBucket } from '../../guard/token-bucket.ts';
 
 export interface BoshReply {
   status: number;
@@ -39,9 +43,15 @@ export interface BoshSessionHost {
   ended(session: BoshSession, finalBody: string): void;
   /** Stanzas accepted for the client that no response carried (XEP-0206 §7: store or bounce). */
   undelivered(session: BoshSession, stanzas: string[]): void;
+  /** A request held back by the shaper may run now (the endpoint reads the deferred ones in order). */
+  runnable(session: BoshSession): void;
   /** Options that may change between requests (parser limits are kept by the session). */
   readonly reportAfterMs: number;
   readonly maxQueuedBytes: number;
+  /** Bytes per second each session may send (listener `shaper`); undefined: not shaped. */
+  readonly shaperRate?: number;
+  /** The shaper made a request wait (metrics). */
+  shaped?(): void;
 }
 
 interface HeldRequest {
@@ -80,6 +90,9 @@ export class BoshSession implements StreamTransport {
   private readonly deferred = new Map<number, DeferredRequest>();
   /** Started when a request waits for an earlier rid; the gap must fill within `wait`. */
   private gapTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly bucket: TokenBucket | undefined;
+  /** Wakes the endpoint when the bucket is out of debt and the next request waits. */
+  private shaperTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly responses = new Map<number, CachedResponse>();
   private queue: string[] = [];
   private queuedLength = 0;
@@ -109,6 +122,7 @@ export class BoshSession implements StreamTransport {
     private readonly host: BoshSessionHost,
   ) {
     this.lastRid = params.rid;
+    if (host.shaperRate !== undefined) this.bucket = shaperBucket(host.shaperRate);
   }
 
   /** Connects the stream logic; `creationReply` answers the session-creation request. */
@@ -129,7 +143,8 @@ export class BoshSession implements StreamTransport {
   // ── the rid window (XEP-0124 §14) ─────────────────────────────────────────────
 
   classify(rid: number): RidVerdict {
-    if (rid === this.lastRid + 1) return { kind: 'next' };
+    // The next request may be waiting for the shaper already: a retransmission takes its place.
+    if (rid === this.lastRid + 1) return this.deferred.has(rid) ? { kind: 'repeat', cached: undefined, held: true } : { kind: 'next' };
     if (rid > this.lastRid + 1) {
       return rid <= this.lastRid + this.params.requests && !this.deferred.has(rid) ? { kind: 'ahead' } : { kind: 'outside' };
     }
@@ -143,26 +158,67 @@ export class BoshSession implements StreamTransport {
     if (this.tooBusy(1)) return this.terminate('policy-violation', reply);
     this.deferred.set(rid, { rid, bytes: bytes.slice(), reply });
     this.stopInactivity();
-    // A missing request that never comes would hold these forever (rule 10: every wait is
-    // timed out). After `wait` the stream cannot continue in order: the session ends.
+    this.watchGap();
+  }
+
+  /** The next request, held until the shaper's bucket is out of debt. */
+  deferShaped(rid: number, bytes: Uint8Array, reply: (r: BoshReply) => void): void {
+    if (this.tooBusy(1)) return this.terminate('policy-violation', reply);
+    this.deferred.set(rid, { rid, bytes: bytes.slice(), reply });
+    this.stopInactivity();
+    this.wakeWhenShaped();
+  }
+
+  /** Milliseconds until the shaper lets the next body be processed (0: now). */
+  shaperWaitMs(): number {
+    return this.bucket?.debtMs() ?? 0;
+  }
+
+  /** A body of `bytes` is being processed: the shaper counts it. */
+  charge(bytes: number): void {
+    this.bucket?.take(bytes);
+  }
+
+  /**
+   * A missing request that never comes would hold the ones after it forever (rule 10:
+   * every wait is timed out). After `wait` the stream cannot continue in order: the
+   * session ends. A next request that is only waiting for the shaper is no gap.
+   */
+  private watchGap(): void {
     this.gapTimer ??= setTimeout(() => {
       this.gapTimer = undefined;
-      if (!this.ended && this.deferred.size > 0) this.terminate('item-not-found');
+      if (this.ended || this.deferred.size === 0) return;
+      if (this.deferred.has(this.lastRid + 1)) return this.watchGap();
+      this.terminate('item-not-found');
     }, this.params.waitMs);
     this.gapTimer.unref?.();
   }
 
-  /** The deferred request that can run now, if its turn has come. */
+  private wakeWhenShaped(): void {
+    if (this.shaperTimer !== undefined) return;
+    this.host.shaped?.();
+    this.shaperTimer = setTimeout(() => {
+      this.shaperTimer = undefined;
+      if (!this.ended) this.host.runnable(this);
+    }, Math.max(1, this.shaperWaitMs()));
+    this.shaperTimer.unref?.();
+  }
+
+  /** The deferred request that can run now, if its turn has come and the shaper allows it. */
   takeRunnable(): DeferredRequest | undefined {
     const next = this.deferred.get(this.lastRid + 1);
+    if (next && this.shaperWaitMs() > 0) {
+      this.wakeWhenShaped();
+      return undefined;
+    }
     if (next) this.deferred.delete(next.rid);
     if (this.deferred.size === 0) this.clearGapTimer();
     return next;
   }
 
-  /** A retransmission of a request still held: the new HTTP request takes its place. */
+  /** A retransmission of a request still held (or waiting for the shaper): the new HTTP request takes its place. */
   replaceHeld(rid: number, reply: (r: BoshReply) => void): void {
-    const h = this.held.find((x) => x.rid === rid);
+    const h = this.held.find((x) => x.rid === rid) ?? this.deferred.get(rid);
     if (!h) return;
     const old = h.reply;
     h.reply = reply;
@@ -334,6 +390,8 @@ export class BoshSession implements StreamTransport {
     for (const d of this.deferred.values()) d.reply({ status: 200, body: finalBody });
     this.deferred.clear();
     this.clearGapTimer();
+    clearTimeout(this.shaperTimer);
+    this.shaperTimer = undefined;
     this.host.ended(this, finalBody);
   }
 
