@@ -5,8 +5,8 @@
 // requests are written by hand, exactly as given.
 
 import net from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { ScramClient } from '../integration/c2s/scram-client.ts';
+import { clientFrame, OPCODE_CLOSE, OPCODE_TEXT, ServerFrameReader, upgradeToXmpp } from '../helpers/ws-frames.ts';
 
 export const NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing';
 export const NS_HTTPBIND = 'http://jabber.org/protocol/httpbind';
@@ -31,41 +31,25 @@ export class SourcedWebSocket {
   closed = false;
   /** A close frame from the server arrived. */
   closeFrame = false;
-  private buffer = Buffer.alloc(0);
+  private readonly reader = new ServerFrameReader();
   private waiters: Array<() => void> = [];
 
   private constructor(private readonly socket: net.Socket) {}
 
-  static connect(port: number, from: string, path = '/ws-xmpp'): Promise<SourcedWebSocket> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: '127.0.0.1', port, localAddress: from }, () => {
-        const key = randomBytes(16).toString('base64');
-        socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: xmpp\r\n\r\n`);
-      });
-      let head = Buffer.alloc(0);
-      const onData = (chunk: Buffer) => {
-        head = Buffer.concat([head, chunk]);
-        const end = head.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        socket.off('data', onData);
-        const status = head.subarray(0, end).toString('latin1').split('\r\n')[0]!;
-        if (!/^HTTP\/1\.1 101/.test(status)) {
-          socket.destroy();
-          reject(new Error(`upgrade refused: ${status}`));
-          return;
-        }
-        const ws = new SourcedWebSocket(socket);
-        socket.on('data', (d: Buffer) => ws.onData(d));
-        socket.on('close', () => { ws.closed = true; ws.wake(); });
-        socket.on('error', () => {});
-        ws.onData(head.subarray(end + 4));
-        resolve(ws);
-      };
-      socket.on('data', onData);
-      socket.once('error', reject);
+  static async connect(port: number, from: string, path = '/ws-xmpp'): Promise<SourcedWebSocket> {
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({ host: '127.0.0.1', port, localAddress: from }, () => resolve(s));
+      s.once('error', reject);
     });
+    const first = await upgradeToXmpp(socket, path, `127.0.0.1:${port}`);
+    const ws = new SourcedWebSocket(socket);
+    socket.on('data', (d: Buffer) => ws.onData(d));
+    socket.on('close', () => { ws.closed = true; ws.wake(); });
+    socket.on('error', () => {});
+    ws.onData(first);
+    return ws;
   }
+
 
   get text(): string {
     return this.frames.join('');
@@ -73,12 +57,12 @@ export class SourcedWebSocket {
 
   /** Sends one text frame. */
   send(text: string): void {
-    if (!this.closed) this.socket.write(frame(0x1, Buffer.from(text, 'utf8')));
+    if (!this.closed) this.socket.write(clientFrame(OPCODE_TEXT, Buffer.from(text, 'utf8')));
   }
 
   /** Sends many text frames in one socket write (the server reads them in as few reads as it can). */
   sendMany(texts: readonly string[]): void {
-    if (!this.closed) this.socket.write(Buffer.concat(texts.map((t) => frame(0x1, Buffer.from(t, 'utf8')))));
+    if (!this.closed) this.socket.write(Buffer.concat(texts.map((t) => clientFrame(OPCODE_TEXT, Buffer.from(t, 'utf8')))));
   }
 
   async waitFor(pattern: string | RegExp, timeoutMs = 5000): Promise<string> {
@@ -102,29 +86,12 @@ export class SourcedWebSocket {
   }
 
   private onData(chunk: Buffer): void {
-    this.buffer = Buffer.concat([this.buffer, chunk]);
-    for (;;) {
-      if (this.buffer.length < 2) break;
-      const opcode = this.buffer[0]! & 0x0f;
-      let len = this.buffer[1]! & 0x7f;
-      let at = 2;
-      if (len === 126) {
-        if (this.buffer.length < 4) break;
-        len = this.buffer.readUInt16BE(2);
-        at = 4;
-      } else if (len === 127) {
-        if (this.buffer.length < 10) break;
-        len = Number(this.buffer.readBigUInt64BE(2));
-        at = 10;
-      }
-      if (this.buffer.length < at + len) break;
-      const payload = this.buffer.subarray(at, at + len);
-      this.buffer = this.buffer.subarray(at + len);
-      if (opcode === 0x1) this.frames.push(payload.toString('utf8'));
-      else if (opcode === 0x8 && !this.closeFrame) {
+    for (const { opcode, payload } of this.reader.push(chunk)) {
+      if (opcode === OPCODE_TEXT) this.frames.push(payload.toString('utf8'));
+      else if (opcode === OPCODE_CLOSE && !this.closeFrame) {
         // RFC 6455 §5.5.1: answer the close frame, then the TCP connection ends.
         this.closeFrame = true;
-        this.socket.end(frame(0x8, Buffer.from(payload)));
+        this.socket.end(clientFrame(OPCODE_CLOSE, Buffer.from(payload)));
       }
     }
     this.wake();
@@ -133,24 +100,6 @@ export class SourcedWebSocket {
   private wake(): void {
     for (const w of this.waiters.splice(0)) w();
   }
-}
-
-/** A masked client frame (RFC 6455 §5.2). */
-function frame(opcode: number, payload: Buffer): Buffer {
-  const mask = randomBytes(4);
-  const len = payload.length;
-  let header: Buffer;
-  if (len < 126) header = Buffer.from([0x80 | opcode, 0x80 | len]);
-  else if (len < 65536) header = Buffer.from([0x80 | opcode, 0x80 | 126, len >> 8, len & 0xff]);
-  else {
-    header = Buffer.alloc(10);
-    header[0] = 0x80 | opcode;
-    header[1] = 0x80 | 127;
-    header.writeBigUInt64BE(BigInt(len), 2);
-  }
-  const masked = Buffer.alloc(len);
-  for (let i = 0; i < len; i++) masked[i] = payload[i]! ^ mask[i % 4]!;
-  return Buffer.concat([header, mask, masked]);
 }
 
 /** POSTs one body from `from` on a connection of its own; resolves with the response body. */

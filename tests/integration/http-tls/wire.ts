@@ -4,8 +4,8 @@
 
 import https from 'node:https';
 import tls from 'node:tls';
-import { randomBytes } from 'node:crypto';
 import type { PemFiles } from '../external/certs.ts';
+import { clientFrame, OPCODE_CLOSE, OPCODE_TEXT, ServerFrameReader, upgradeToXmpp } from '../../helpers/ws-frames.ts';
 
 export const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 export const NS_BOSH = 'http://jabber.org/protocol/httpbind';
@@ -79,50 +79,30 @@ export class BoshSessionClient {
 
 /** A WebSocket (subprotocol xmpp) over TLS with a client certificate; text frames only. */
 export class TlsWebSocket {
-  private buffer = Buffer.alloc(0);
+  private readonly reader = new ServerFrameReader();
   private readonly frames: string[] = [];
   private waiters: (() => void)[] = [];
   closed = false;
 
   private constructor(private readonly socket: tls.TLSSocket) {}
 
-  static connect(port: number, path: string, o: TlsClientOptions): Promise<TlsWebSocket> {
-    return new Promise((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: o.ca, cert: o.client?.cert, key: o.client?.key }, () => {
-        const key = randomBytes(16).toString('base64');
-        socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: xmpp\r\n\r\n`);
-      });
-      let head = Buffer.alloc(0);
-      const onData = (chunk: Buffer) => {
-        head = Buffer.concat([head, chunk]);
-        const end = head.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        socket.off('data', onData);
-        const status = head.subarray(0, end).toString('latin1').split('\r\n')[0]!;
-        if (!/^HTTP\/1\.1 101/.test(status)) {
-          socket.destroy();
-          reject(new Error(`upgrade refused: ${status}`));
-          return;
-        }
-        const ws = new TlsWebSocket(socket);
-        socket.on('data', (d: Buffer) => ws.onData(d));
-        socket.on('close', () => { ws.closed = true; ws.wake(); });
-        ws.onData(head.subarray(end + 4));
-        resolve(ws);
-      };
-      socket.on('data', onData);
-      socket.on('error', reject);
+  static async connect(port: number, path: string, o: TlsClientOptions): Promise<TlsWebSocket> {
+    const socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: o.ca, cert: o.client?.cert, key: o.client?.key }, () => resolve(s));
+      s.once('error', reject);
     });
+    const first = await upgradeToXmpp(socket, path, 'localhost');
+    const ws = new TlsWebSocket(socket);
+    socket.on('data', (d: Buffer) => ws.onData(d));
+    socket.on('close', () => { ws.closed = true; ws.wake(); });
+    socket.on('error', () => {});
+    ws.onData(first);
+    return ws;
   }
 
+
   send(text: string): void {
-    const payload = Buffer.from(text, 'utf8');
-    const mask = randomBytes(4);
-    const len = payload.length;
-    const header = len < 126 ? Buffer.from([0x81, 0x80 | len]) : Buffer.from([0x81, 0x80 | 126, len >> 8, len & 0xff]);
-    const masked = Buffer.alloc(len);
-    for (let i = 0; i < len; i++) masked[i] = payload[i]! ^ mask[i % 4]!;
-    this.socket.write(Buffer.concat([header, mask, masked]));
+    this.socket.write(clientFrame(OPCODE_TEXT, Buffer.from(text, 'utf8')));
   }
 
   /** The next text frame matching `pattern` (earlier non-matching frames are skipped). */
@@ -148,26 +128,9 @@ export class TlsWebSocket {
   }
 
   private onData(chunk: Buffer): void {
-    this.buffer = Buffer.concat([this.buffer, chunk]);
-    for (;;) {
-      if (this.buffer.length < 2) break;
-      const opcode = this.buffer[0]! & 0x0f;
-      let len = this.buffer[1]! & 0x7f;
-      let at = 2;
-      if (len === 126) {
-        if (this.buffer.length < 4) break;
-        len = this.buffer.readUInt16BE(2);
-        at = 4;
-      } else if (len === 127) {
-        if (this.buffer.length < 10) break;
-        len = Number(this.buffer.readBigUInt64BE(2));
-        at = 10;
-      }
-      if (this.buffer.length < at + len) break;
-      const payload = this.buffer.subarray(at, at + len);
-      this.buffer = this.buffer.subarray(at + len);
-      if (opcode === 0x1) this.frames.push(payload.toString('utf8'));
-      else if (opcode === 0x8) this.closed = true;
+    for (const { opcode, payload } of this.reader.push(chunk)) {
+      if (opcode === OPCODE_TEXT) this.frames.push(payload.toString('utf8'));
+      else if (opcode === OPCODE_CLOSE) this.closed = true;
     }
     this.wake();
   }
