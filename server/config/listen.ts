@@ -95,6 +95,12 @@ export const httpListenerSchema = s.object({
   shaper: name().optional(),
   access: name().optional(),
   backlog: s.int({ min: 1 }).default(1024),
+  /**
+   * An HTTP connection with no byte in either direction for this long is closed: idle
+   * keep-alives and stalled request bodies. A request waiting for its answer (a BOSH long
+   * poll) is not idle; BOSH's own timers bound it. At most 255 s, the runtime's limit.
+   */
+  idle_timeout: s.duration({ max: 255_000 }).default('30s'),
   // A present table enables the handler; without [listen.http.handlers], BOSH and WebSocket.
   handlers: s.object({
     bosh: boshHandlerSchema.optional(),

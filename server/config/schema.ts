@@ -225,11 +225,12 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000
 class DurationSchema extends Schema<number, string | number> {
   override fromEnv(text: string): unknown { return /^\d+$/.test(text) ? Number(text) : text; }
   readonly expected: string;
-  constructor(private readonly opts: { min?: number }) {
+  constructor(private readonly opts: { min?: number; max?: number }) {
     super();
-    this.expected = opts.min === 0
-      ? 'a duration such as "30s", "5m" or "500ms"'
-      : 'a positive duration such as "30s", "5m" or "500ms"';
+    const kind = opts.min === 0 ? 'a duration' : 'a positive duration';
+    this.expected = opts.max === undefined
+      ? `${kind} such as "30s", "5m" or "500ms"`
+      : `${kind} of at most ${opts.max / 1000}s, such as "30s"`;
   }
   check(value: unknown, path: ConfigPath, ctx: ParseContext): number {
     let ms: number;
@@ -239,7 +240,7 @@ class DurationSchema extends Schema<number, string | number> {
       ms = Number(amount) * UNIT_MS[unit!]!;
     } else this.fail(value, path, ctx);
     const min = this.opts.min ?? 1;
-    if (!Number.isSafeInteger(ms) || ms < min) this.fail(value, path, ctx);
+    if (!Number.isSafeInteger(ms) || ms < min || (this.opts.max !== undefined && ms > this.opts.max)) this.fail(value, path, ctx);
     return ms;
   }
 }
@@ -422,7 +423,7 @@ export const s = {
   string: (opts: StringOptions = {}): Schema<string> => new StringSchema(opts),
   bool: (): Schema<boolean> => new BoolSchema(),
   enumOf: <const V extends string>(values: readonly V[]): Schema<V> => new EnumSchema(values),
-  duration: (opts: { min?: number } = {}): Schema<number, string | number> => new DurationSchema(opts),
+  duration: (opts: { min?: number; max?: number } = {}): Schema<number, string | number> => new DurationSchema(opts),
   path: (): Schema<string> => new PathSchema(),
   array: <T, I>(item: Schema<T, I>, opts: ArrayOptions = {}): Schema<ReadonlyArray<T>, ReadonlyArray<I>> =>
     new ArraySchema(item, opts),

@@ -43,6 +43,7 @@ export async function startHttpListener(
       hostname: config.ip_address,
       port: config.port,
       tls: config.tls ? deps.tls : undefined,
+      idleTimeoutMs: config.idle_timeout,
       websocket: options.websocket && { idleTimeoutMs: options.websocket.idleTimeoutMs, maxPayloadBytes: options.websocket.maxFrameBytes },
     },
     (request, info) => app.app.fetch(request, info),

@@ -338,8 +338,9 @@ function bunServe(options: HttpServeOptions, handler: HttpHandler, behindTermina
     port: options.port,
     reusePort: options.reusePort,
     tls: options.tls ? bunTlsOptions(options.tls) : undefined,
-    // Long polls (BOSH `wait`) must not be cut by the server's own idle timer.
-    idleTimeout: 0,
+    // Bun pauses this timer while a request's answer is pending, so BOSH long polls that
+    // outlast it are not cut (tests/hostile/http-idle.test.ts).
+    idleTimeout: options.idleTimeoutMs === undefined ? 0 : Math.min(255, Math.max(1, Math.ceil(options.idleTimeoutMs / 1000))),
     fetch(request: Request, srv: import('bun').Server<BunSocketData>) {
       const peer = srv.requestIP(request);
       const origin = requestOrigin(peer ?? undefined, behindTerminator);

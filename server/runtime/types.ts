@@ -83,6 +83,13 @@ export interface HttpServeOptions {
   port: number;
   tls?: TlsCredentials;
   reusePort?: boolean;
+  /**
+   * A connection with no byte in either direction for this long is closed: idle keep-alives
+   * and stalled request bodies. A request whose body is in and whose answer is pending (a
+   * BOSH long poll) is not idle: Bun stops the timer while the handler works. Undefined: no
+   * idle limit. Deno.serve has no such setting and ignores it.
+   */
+  idleTimeoutMs?: number;
   /** WebSocket settings for the whole listener (Bun configures them per server). */
   websocket?: {
     /** Pings are sent while idle; no frame or pong for this long closes the connection. */

@@ -151,6 +151,8 @@ describe('errors in the top-level layout', () => {
       'meerkat.toml: auth.password.scram_iterations: expected an integer from 4096 to 10000000, got 100'],
     ['[storage.sqlite]\nbusy_timeout = "forever"\n',
       'meerkat.toml: storage.sqlite.busy_timeout: expected a positive duration such as "30s", "5m" or "500ms", got "forever"'],
+    ['[[listen.http]]\nport = 5280\nidle_timeout = "5m"\n',
+      'meerkat.toml: listen.http[0].idle_timeout: expected a positive duration of at most 255s, such as "30s", got "5m"'],
   ];
   for (const [toml, message] of cases) {
     test(message.slice(0, 90), () => {
