@@ -11,6 +11,11 @@
 // a session binds, or on the first stanza for an account whose list is not cached. A stanza
 // that meets a list still loading waits for it in a small queue (order kept, bounded) and is
 // routed again once the list is known; nothing slips through while a list loads.
+//
+// Workers: each worker of a node caches the lists it needs. A change is stored, pushed to the
+// account's interested resources on every worker (the 'blocklist_interested' audience), and
+// announced to the other workers ('blocklist_changed'), which drop their cached copy and
+// read the list again before judging the next stanza.
 
 import { defineModule, type ModuleContext } from '../server/core/registry.ts';
 import { s, type Infer } from '../server/config/schema.ts';
@@ -46,7 +51,11 @@ export function blocks(list: ReadonlySet<string>, who: Jid): boolean {
 
 interface Loading {
   readonly waiting: Array<() => void>;
+  /** The list changed (on another worker) while this read was under way: read it again. */
+  stale: boolean;
 }
+
+const BLOCKLIST_CHANGED = 'blocklist_changed';
 
 export const modBlocking = defineModule<Options>({
   name: 'mod_blocking',
@@ -57,7 +66,11 @@ export const modBlocking = defineModule<Options>({
     const kv = ctx.storage.kv;
     const lists = new Map<string, Set<string> | Loading>();
     const interested = new WeakSet<Session>();
-    // Packets already judged once and re-routed after a list loaded.
+    // The resources that asked for the list, on whichever worker holds them.
+    const pushAudience = ctx.defineAudience('blocklist_interested', (session) => interested.has(session));
+    // Refusals this module built: not judged again on their way back. A stanza that waited for
+    // a list is not in here: routed again, it is judged with every list it needs (a second one
+    // may have had to load, or changed on another worker, in the meantime).
     const judged = new WeakSet<Packet>();
     ctx.addFeature(NS_BLOCKING);
 
@@ -73,10 +86,18 @@ export const modBlocking = defineModule<Options>({
       const key = user.toString();
       const cached = lists.get(key);
       if (cached !== undefined) return cached;
-      const loading: Loading = { waiting: [] };
+      const loading: Loading = { waiting: [], stale: false };
       lists.set(key, loading);
       kv.list(host, user.local, BLOCKING_KV_NAMESPACE).then(
         (entries) => {
+          if (loading.stale && lists.get(key) === loading) {
+            // The read may predate the change: what waited waits for a fresh one.
+            lists.delete(key);
+            const again = load(user);
+            if (again instanceof Set) for (const resume of loading.waiting) resume();
+            else again.waiting.push(...loading.waiting);
+            return;
+          }
           if (lists.get(key) === loading) lists.set(key, new Set(entries.map((e) => e.key)));
           evict();
           for (const resume of loading.waiting) resume();
@@ -124,6 +145,23 @@ export const modBlocking = defineModule<Options>({
     });
     ctx.addHook('remove_user', ({ jid }) => {
       lists.delete(jid.bare().toString());
+      ctx.notifyWorkers(BLOCKLIST_CHANGED, jid.bare().toString());
+    });
+
+    // Another worker changed a list: forget our copy; the next stanza that needs it reads it.
+    ctx.onWorkerNotice(BLOCKLIST_CHANGED, (data) => {
+      const user = tryParseJid(data);
+      if (user === undefined) return;
+      const key = user.bare().toString();
+      const entry = lists.get(key);
+      if (entry === undefined) return;
+      if (entry instanceof Set) {
+        lists.delete(key);
+        // Keep it loaded for an account online here, as a bind would.
+        if (ctx.sessions.resources(user).length > 0) load(user.bare());
+      } else {
+        entry.stale = true;
+      }
     });
 
     // The user sends to someone they blocked (§3.5).
@@ -132,7 +170,6 @@ export const modBlocking = defineModule<Options>({
       const owner = session.jid.bare();
       if (packet.to.bare().equals(owner)) return;
       const list = listOrWait(owner, packet, () => {
-        judged.add(packet);
         const verdict = lists.get(owner.toString());
         if (!(verdict instanceof Set)) ctx.router.bounce(packet, 'internal-server-error');
         else if (blocks(verdict, packet.to)) refuseOutgoing(packet);
@@ -158,7 +195,6 @@ export const modBlocking = defineModule<Options>({
       const users = [recipient, sender].filter((u): u is Jid => u !== undefined);
       for (const user of users) {
         const list = listOrWait(user, packet, () => {
-          judged.add(packet);
           if (lists.get(user.toString()) instanceof Set) ctx.route(packet);
           else ctx.router.bounce(packet, 'internal-server-error');
         });
@@ -193,11 +229,8 @@ export const modBlocking = defineModule<Options>({
     };
 
     const push = (user: Jid, change: Element): void => {
-      for (const session of ctx.sessions.resources(user)) {
-        if (!interested.has(session)) continue;
-        const iq = xml('iq', { type: 'set', id: `push-${Math.random().toString(36).slice(2, 10)}`, from: user.toString(), to: session.jid.toString() }, change.clone());
-        ctx.router.deliver(session, Packet.fromElement(iq));
-      }
+      ctx.router.deliverToAudience(user, pushAudience, () =>
+        Packet.fromElement(xml('iq', { type: 'set', id: `push-${Math.random().toString(36).slice(2, 10)}`, from: user.toString(), to: user.toString() }, change)));
     };
 
     ctx.addIqHandler('sm', NS_BLOCKING, 'blocklist', async (req) => {
@@ -236,6 +269,7 @@ export const modBlocking = defineModule<Options>({
         await kv.set(host, user.local, BLOCKING_KV_NAMESPACE, jid.toString(), '');
         list.add(jid.toString());
       }
+      ctx.notifyWorkers(BLOCKLIST_CHANGED, user.toString());
       push(user, xml('block', { xmlns: NS_BLOCKING }, items.map((j) => xml('item', { jid: j.toString() }))));
       return null;
     });
@@ -253,6 +287,7 @@ export const modBlocking = defineModule<Options>({
         await kv.delete(host, user.local, BLOCKING_KV_NAMESPACE, jid);
         list.delete(jid);
       }
+      ctx.notifyWorkers(BLOCKLIST_CHANGED, user.toString());
       push(user, xml('unblock', { xmlns: NS_BLOCKING }, items.map((j) => xml('item', { jid: j.toString() }))));
       return null;
     });
@@ -260,9 +295,9 @@ export const modBlocking = defineModule<Options>({
 });
 
 
-/** Unavailable presence from each available resource to newly blocked contacts that may see it. */
+/** Unavailable presence from each available resource (on any worker) to newly blocked contacts that may see it. */
 async function sendUnavailable(ctx: ModuleContext, user: Jid, blocked: Jid[]): Promise<void> {
-  const available = ctx.sessions.resources(user).filter((s) => s.available);
+  const available = ctx.router.accountResources(user).filter((s) => s.available);
   if (available.length === 0 || blocked.length === 0) return;
   const items: Element[] = [];
   await ctx.hooks.runAsync('roster_get', user.domain, { jid: user, items });

@@ -13,6 +13,12 @@
 // Security (§11): a <sent/> or <received/> wrapper is only meaningful from the user's own
 // bare JID. One arriving from anyone else is a forgery (it would make a client show a message
 // "sent" by its user); the wrapper is removed before delivery.
+//
+// Workers: "enabled" is state of the worker holding the session. A carbon is built once and
+// goes to the 'carbons_enabled' audience (Router.deliverToAudience), so resources on the other
+// workers get theirs, judged there. Who got the message directly is decided over the whole
+// node (Router.accountResources); a bare-JID message delivered on two workers is carboned by
+// the first copy only (Packet.laterCopy).
 
 import { defineModule } from '../server/core/registry.ts';
 import { s, type Infer } from '../server/config/schema.ts';
@@ -20,6 +26,7 @@ import { NS_CARBONS, NS_FORWARD, NS_HINTS } from '../server/ns.ts';
 import { xml, type Element } from '../server/xml/element.ts';
 import { StanzaError } from '../server/errors.ts';
 import { Packet } from '../server/core/packet.ts';
+import type { PeerSession } from '../server/core/router.ts';
 import type { Session } from '../server/core/sessions.ts';
 import type { Jid } from '../server/jid.ts';
 
@@ -59,6 +66,7 @@ export const modCarboncopy = defineModule<Options>({
   schema,
   start(_host, _opts, ctx) {
     const enabled = new WeakSet<Session>();
+    const carbonsEnabled = ctx.defineAudience('carbons_enabled', (session) => enabled.has(session));
     // A message to a bare JID is delivered to several sessions as one packet: carbon it once.
     const handled = new WeakSet<Packet>();
     ctx.addFeature(NS_CARBONS);
@@ -78,13 +86,14 @@ export const modCarboncopy = defineModule<Options>({
       ctx.addIqHandler(scope, NS_CARBONS, 'disable', (req) => toggle(req, false));
     }
 
-    const copy = (wrapper: 'sent' | 'received', packet: Packet, owner: Jid, to: Session): void => {
+    // Addressed to the owner's bare JID; each recipient gets it with its own full JID.
+    const carbonOf = (wrapper: 'sent' | 'received', packet: Packet, owner: Jid): Packet => {
       const original = packet.element().clone();
       original.attrs.from = packet.from.toString();
       original.attrs.to = packet.to.toString();
-      const carbon = xml('message', { from: owner.toString(), to: to.jid.toString(), type: packet.type ?? 'normal' },
+      const carbon = xml('message', { from: owner.toString(), to: owner.toString(), type: packet.type ?? 'normal' },
         xml(wrapper, { xmlns: NS_CARBONS }, xml('forwarded', { xmlns: NS_FORWARD }, original)));
-      ctx.router.deliver(to, Packet.derive(packet, carbon, owner, to.jid));
+      return Packet.derive(packet, carbon, owner, owner);
     };
 
     ctx.addHook('user_send_packet', ({ session, packet }) => {
@@ -94,9 +103,7 @@ export const modCarboncopy = defineModule<Options>({
       const owner = session.jid.bare();
       // Messages to oneself reach the other resources directly.
       if (packet.to.bare().equals(owner)) return;
-      for (const other of ctx.sessions.resources(owner)) {
-        if (other !== session && enabled.has(other)) copy('sent', packet, owner, other);
-      }
+      ctx.router.deliverToAudience(owner, carbonsEnabled, () => carbonOf('sent', packet, owner), { except: [session.jid] });
     });
 
     // Runs early: the forged wrapper must be gone before anything else looks at the message.
@@ -113,13 +120,11 @@ export const modCarboncopy = defineModule<Options>({
         ctx.logger.info('carbon_forgery_stripped', { from: packet.from.toString(), to: session.jid.toString() });
         return;
       }
-      if (handled.has(packet) || !isCarbonEligible(message)) return;
+      if (handled.has(packet) || packet.laterCopy || !isCarbonEligible(message)) return;
       handled.add(packet);
       if (packet.from.bare().equals(owner)) return;
-      const direct = directRecipients(ctx.sessions.resources(owner), packet.to);
-      for (const other of ctx.sessions.resources(owner)) {
-        if (!direct.has(other) && enabled.has(other)) copy('received', packet, owner, other);
-      }
+      const direct = directRecipients(ctx.router.accountResources(owner), packet.to);
+      ctx.router.deliverToAudience(owner, carbonsEnabled, () => carbonOf('received', packet, owner), { except: direct });
     }, 10);
 
     ctx.addHook('session_closed', ({ session }) => {
@@ -128,13 +133,16 @@ export const modCarboncopy = defineModule<Options>({
   },
 });
 
-/** Sessions the router delivers a message to itself (RFC 6121 §8.5, as Router does it). */
-function directRecipients(sessions: readonly Session[], to: Jid): Set<Session> {
+/**
+ * The full JIDs the router delivers a message to itself (RFC 6121 §8.5, as Router does it),
+ * among all of the account's sessions on the node.
+ */
+function directRecipients(sessions: readonly PeerSession[], to: Jid): Jid[] {
   if (to.resource !== '') {
     const exact = sessions.find((s) => s.jid.equals(to));
-    if (exact !== undefined) return new Set([exact]);
+    if (exact !== undefined) return [exact.jid];
   }
   let best = -1;
   for (const s of sessions) if (s.available && s.priority > best) best = s.priority;
-  return new Set(best < 0 ? [] : sessions.filter((s) => s.available && s.priority === best));
+  return best < 0 ? [] : sessions.filter((s) => s.available && s.priority === best).map((s) => s.jid);
 }

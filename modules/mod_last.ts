@@ -46,7 +46,8 @@ export const modLast = defineModule<Options>({
       if (req.type !== 'get') return new StanzaError('bad-request', { text: 'last activity is an IQ get' });
       const user = req.to.bare();
       if (!(await mayAsk(ctx, req.from, user))) return new StanzaError('forbidden');
-      if (ctx.sessions.resources(user).some((s) => s.available)) return lastQuery(0);
+      // Online on any worker of the node.
+      if (ctx.router.accountResources(user).some((s) => s.available)) return lastQuery(0);
       const raw = await kv.get(host, user.local, LAST_KV_NAMESPACE, LAST_KV_KEY);
       const record = raw === undefined ? undefined : parseRecord(raw);
       // Never logged out since records were kept: nothing to tell (§4 allows item-not-found).
@@ -57,7 +58,7 @@ export const modLast = defineModule<Options>({
     // The user's presence went unavailable: remember when, once no other resource is online.
     const remember = (session: Session, status: string): void => {
       const user = session.jid.bare();
-      if (ctx.sessions.resources(user).some((s) => s !== session && s.available)) return;
+      if (ctx.router.accountResources(user).some((s) => s !== session && s.available)) return;
       const record: LogoutRecord = { at: Date.now(), status };
       kv.set(host, user.local, LAST_KV_NAMESPACE, LAST_KV_KEY, JSON.stringify(record)).catch((err: unknown) =>
         ctx.logger.warn('last_activity_store_failed', { user: user.toString(), error: err }));
@@ -69,7 +70,7 @@ export const modLast = defineModule<Options>({
     });
     // A session that never sent presence still logged out when it closes.
     ctx.addHook('session_closed', ({ session }) => {
-      if (!wentUnavailable.has(session) && ctx.sessions.resources(session.jid.bare()).length === 0) remember(session, '');
+      if (!wentUnavailable.has(session) && ctx.router.accountResources(session.jid.bare()).length === 0) remember(session, '');
     });
   },
 });

@@ -14,6 +14,9 @@
 //   - allowed_ips: when set, only these addresses (exact, or IPv4 "a.b.c.d/n") may register.
 //   - min_password_length.
 // The global [access] register rule is not consulted yet: enabling this module is the switch.
+//
+// Workers: a removal is announced to the other workers of the node ('account_removed'), which
+// close the account's sessions they hold.
 
 import { defineModule } from '../server/core/registry.ts';
 import { s, type Infer } from '../server/config/schema.ts';
@@ -23,7 +26,7 @@ import { StanzaError, StreamError, errorReplyFor } from '../server/errors.ts';
 import { STOP } from '../server/core/hooks.ts';
 import { Packet } from '../server/core/packet.ts';
 import { deriveCredentials, type StoredCredentials } from '../server/auth/credentials.ts';
-import { makeJid, type Jid } from '../server/jid.ts';
+import { makeJid, tryParseJid, type Jid } from '../server/jid.ts';
 import type { IqRequest } from '../server/core/iq.ts';
 
 /** Stream feature announcing registration before authentication (XEP-0077 §4). */
@@ -41,6 +44,8 @@ const schema = s.object({
   instructions: s.string().default('Choose a username and password for use with this service.'),
 });
 type Options = Infer<typeof schema>;
+
+const ACCOUNT_REMOVED = 'account_removed';
 
 export const modRegister = defineModule<Options>({
   name: 'mod_register',
@@ -117,6 +122,16 @@ export const modRegister = defineModule<Options>({
       return STOP;
     });
 
+    const closeSessions = (user: Jid): void => {
+      for (const session of [...ctx.sessions.resources(user)]) {
+        session.close(new StreamError('not-authorized', { text: 'the account was removed' }));
+      }
+    };
+    ctx.onWorkerNotice(ACCOUNT_REMOVED, (data) => {
+      const user = tryParseJid(data);
+      if (user !== undefined && user.domain === host) closeSessions(user.bare());
+    });
+
     // ── authenticated: own account only ─────────────────────────────────────────
     const ownAccount = async (req: IqRequest) => {
       const user = req.from.bare();
@@ -136,11 +151,8 @@ export const modRegister = defineModule<Options>({
           const result = new Element('iq', { type: 'result', id: req.id, from: req.to.toString(), to: req.from.toString() });
           ctx.router.deliver(requester, Packet.fromElement(result));
         }
-        setTimeout(() => {
-          for (const session of [...ctx.sessions.resources(user)]) {
-            session.close(new StreamError('not-authorized', { text: 'the account was removed' }));
-          }
-        }, 0);
+        ctx.notifyWorkers(ACCOUNT_REMOVED, user.toString());
+        setTimeout(() => closeSessions(user), 0);
         return null;
       }
       const fields = readFields(req.payload);

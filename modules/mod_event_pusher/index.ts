@@ -20,7 +20,7 @@ import type { Hooks } from '../../server/core/hooks.ts';
 import { STOP } from '../../server/core/hooks.ts';
 import type { Packet } from '../../server/core/packet.ts';
 import type { Session } from '../../server/core/sessions.ts';
-import type { Jid } from '../../server/jid.ts';
+import { tryParseJid, type Jid } from '../../server/jid.ts';
 import { StanzaError } from '../../server/errors.ts';
 import { NS_PUSH } from '../../server/ns.ts';
 import type { Element } from '../../server/xml/element.ts';
@@ -73,6 +73,9 @@ function bodyOf(packet: Packet): string | undefined {
   if (packet.type !== undefined && !PUSHABLE_TYPES.has(packet.type)) return undefined;
   return packet.element().getChildText('body');
 }
+
+/** Worker notice: an account's push registrations changed (data: the bare JID). */
+const REGISTRATIONS_CHANGED = 'push_registrations_changed';
 
 export const modEventPusher = defineModule<EventPusherOptions>({
   name: 'mod_event_pusher',
@@ -155,7 +158,15 @@ export const modEventPusher = defineModule<EventPusherOptions>({
     // XEP-0357 §5: the account's disco#info says push can be enabled.
     ctx.addHook('disco_sm_features', ({ features }) => { features.push(NS_PUSH); });
 
-    ctx.addHook('remove_user', ({ jid }) => { registrations.forget(jid); });
+    ctx.addHook('remove_user', ({ jid }) => {
+      registrations.forget(jid);
+      ctx.notifyWorkers(REGISTRATIONS_CHANGED, jid.bare().toString());
+    });
+    // Registrations changed through another worker of the node: read them again when needed.
+    ctx.onWorkerNotice(REGISTRATIONS_CHANGED, (data) => {
+      const user = tryParseJid(data);
+      if (user !== undefined) registrations.forget(user);
+    });
 
     // --- enable / disable (XEP-0357 §5), on the user's own account
     ctx.addIqHandler('sm', NS_PUSH, 'enable', async (req) => {
@@ -165,6 +176,7 @@ export const modEventPusher = defineModule<EventPusherOptions>({
       if (parsed instanceof StanzaError) return parsed;
       const registration: Registration = { ...parsed, resource: req.from.resource, createdAt: new Date().toISOString() };
       const result = await registrations.enable(req.to.bare(), registration);
+      if (result === 'enabled') ctx.notifyWorkers(REGISTRATIONS_CHANGED, req.to.bare().toString());
       if (result === 'limit') return new StanzaError('resource-constraint', { text: `at most ${pushOpts.max_registrations_per_user} push registrations` });
       ctx.logger.info('push_enabled', { user: req.to.bare().toString(), service: parsed.service });
       return null;
@@ -175,7 +187,7 @@ export const modEventPusher = defineModule<EventPusherOptions>({
       if (!req.from.bare().equals(req.to.bare())) return new StanzaError('forbidden');
       const parsed = parseDisable(req.payload);
       if (parsed instanceof StanzaError) return parsed;
-      await registrations.disable(req.to.bare(), parsed.service, parsed.node);
+      if ((await registrations.disable(req.to.bare(), parsed.service, parsed.node)) > 0) ctx.notifyWorkers(REGISTRATIONS_CHANGED, req.to.bare().toString());
       return null;
     });
   },

@@ -32,6 +32,8 @@ export type EnableResult = 'enabled' | 'limit';
 export class RegistrationStore {
   private readonly cache = new Map<string, readonly Registration[]>();
   private readonly chains = new Map<string, Promise<unknown>>();
+  /** Counts forget() calls: a read under way when one happens may predate the change, and is not kept. */
+  private forgets = 0;
 
   constructor(
     private readonly kv: KeyValueStore,
@@ -68,8 +70,9 @@ export class RegistrationStore {
     });
   }
 
-  /** Drops the cached copy (the account was removed; storage dropped its rows). */
+  /** Drops the cached copy (the account was removed, or another worker changed its rows). */
   forget(user: Jid): void {
+    this.forgets++;
     this.cache.delete(user.bare().toString());
   }
 
@@ -81,13 +84,14 @@ export class RegistrationStore {
   private async load(user: Jid): Promise<readonly Registration[]> {
     const cached = this.cache.get(user.bare().toString());
     if (cached !== undefined) return cached;
+    const forgets = this.forgets;
     const entries = await this.kv.list(this.host, user.local, KV_NAMESPACE);
     const list: Registration[] = [];
     for (const e of entries) {
       const r = parseRegistration(e.value);
       if (r !== undefined) list.push(r);
     }
-    this.remember(user, list);
+    if (forgets === this.forgets) this.remember(user, list);
     return list;
   }
 

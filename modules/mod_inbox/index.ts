@@ -21,6 +21,7 @@
 import { defineModule } from '../../server/core/registry.ts';
 import { s, type Infer } from '../../server/config/schema.ts';
 import { Packet } from '../../server/core/packet.ts';
+import { ALL_RESOURCES, builtInAudience } from '../../server/core/audiences.ts';
 import { StanzaError } from '../../server/errors.ts';
 import { tryParseJid, type Jid } from '../../server/jid.ts';
 import { NS_CLIENT, NS_INBOX } from '../../server/ns.ts';
@@ -56,6 +57,7 @@ export const modInbox = defineModule<Options>({
     const outgoing = new WeakSet<Packet>();
     const incoming = new WeakSet<Packet>();
     const isLocalUser = (jid: Jid): boolean => jid.local !== '' && jid.domain === host;
+    const everyResource = builtInAudience(host, ALL_RESOURCES);
 
     const write = (what: string, work: Promise<unknown>): void => {
       work.catch((err: unknown) => ctx.logger.warn('inbox_write_failed', { what, error: err }));
@@ -163,12 +165,12 @@ export const modInbox = defineModule<Options>({
       const found = await inbox.setProperties(host, owner.local, remote.toString(), { box: change.box, unread: change.unread, mutedUntil });
       if (!found) return new StanzaError('item-not-found');
       const entry = (await inbox.get(host, owner.local, remote.toString()))!;
-      // Every resource of the user learns the new state (MongooseIM sends it to the bare JID).
-      for (const session of ctx.sessions.resources(owner)) {
-        const push = xml('message', { from: owner.toString(), to: session.jid.toString(), id: `inbox-set-${req.id}` },
+      // Every resource of the user, on any worker, learns the new state (MongooseIM sends it to the bare JID).
+      ctx.router.deliverToAudience(owner, everyResource, () => {
+        const push = xml('message', { from: owner.toString(), to: owner.toString(), id: `inbox-set-${req.id}` },
           xml('x', { xmlns: NS_INBOX_CONVERSATION, jid: remote.toString() }, ...propertyElements(entry, now)));
-        ctx.router.deliver(session, Packet.fromElement(push, owner, session.jid));
-      }
+        return Packet.fromElement(push, owner, owner);
+      });
       return xml('query', { xmlns: NS_INBOX_CONVERSATION, jid: remote.toString() }, ...propertyElements(entry, now));
     };
 

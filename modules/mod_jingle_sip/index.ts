@@ -75,7 +75,8 @@ export const modJingleSip = defineModule<Options>({
       logger,
     }, {
       send: (stanza) => ctx.route(Packet.fromElement(stanza)),
-      availableResources: (bare) => ctx.sessions.resources(bare).filter((session) => session.available).map((session) => session.jid),
+      // On any worker of the node: a call rings every available resource.
+      availableResources: (bare) => ctx.router.accountResources(bare).filter((session) => session.available).map((session) => session.jid),
     });
     stack = new SipStack({
       send: (data, peer) => transport.send(data, peer),

@@ -52,6 +52,8 @@ type Options = Infer<typeof schema>;
 
 /** Preferences cached per user (they are read for every archived message); bounded. */
 const PREFS_CACHE_LIMIT = 10_000;
+/** Worker notice: a user's preferences changed (data: the localpart). */
+const PREFS_CHANGED = 'archive_prefs_changed';
 
 export const modMam = defineModule<Options>({
   name: 'mod_mam',
@@ -128,6 +130,11 @@ export const modMam = defineModule<Options>({
       if (jid.domain !== host) return;
       prefsCache.delete(jid.local);
       await archive.removeUser(host, jid.local);
+      ctx.notifyWorkers(PREFS_CHANGED, jid.local);
+    });
+    // Preferences set through another worker of the node: read them again when next needed.
+    ctx.onWorkerNotice(PREFS_CHANGED, (local) => {
+      prefsCache.delete(local);
     });
 
     ctx.addFeature(NS_MAM);
@@ -175,6 +182,7 @@ export const modMam = defineModule<Options>({
       if (prefs instanceof StanzaError) return prefs;
       await archive.setPrefs(host, user, prefs);
       prefsCache.set(user, prefs);
+      ctx.notifyWorkers(PREFS_CHANGED, user);
       return renderPrefs(prefs);
     });
   },

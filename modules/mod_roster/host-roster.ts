@@ -3,6 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { ModuleContext } from '../../server/core/registry.ts';
+import { AVAILABLE_RESOURCES, builtInAudience, type Audience } from '../../server/core/audiences.ts';
 import { Packet } from '../../server/core/packet.ts';
 import type { Session } from '../../server/core/sessions.ts';
 import { makeJid, type Jid } from '../../server/jid.ts';
@@ -36,6 +37,9 @@ export class HostRoster {
   readonly opts: RosterOptions;
   readonly store: RosterStore;
   readonly queues: SerialQueues;
+  /** The resources that fetched the roster (RFC 6121 §2.1.6), on whichever worker holds them. */
+  private readonly interested: Audience;
+  private readonly available: Audience;
 
   constructor(ctx: ModuleContext, opts: RosterOptions) {
     this.host = ctx.host;
@@ -43,6 +47,8 @@ export class HostRoster {
     this.opts = opts;
     this.store = ctx.storage.roster;
     this.queues = new SerialQueues(ctx.logger, opts.max_queued_per_user, (done) => ctx.trackWrite(done));
+    this.interested = ctx.defineAudience('roster_interested', (session) => session.interested);
+    this.available = builtInAudience(ctx.host, AVAILABLE_RESOURCES);
   }
 
   /** Queues work for one user (a bare JID), after that user's earlier work. False: the chain is full. */
@@ -76,28 +82,26 @@ export class HostRoster {
     return true;
   }
 
-  /** A roster push (RFC 6121 §2.1.6) to every resource of the user that fetched the roster. */
+  /** A roster push (RFC 6121 §2.1.6) to every resource of the user that fetched the roster, on any worker. */
   push(user: Jid, item: Element, version: number): void {
     const bare = user.bare();
-    for (const session of this.ctx.sessions.resources(bare)) {
-      if (!session.interested) continue;
+    this.ctx.router.deliverToAudience(bare, this.interested, () => {
       const query = new Element('query', { xmlns: NS_ROSTER, ver: this.opts.versioning ? String(version) : undefined });
       query.append(item.clone());
-      const iq = new Element('iq', { type: 'set', id: 'push-' + randomBytes(6).toString('base64url'), from: bare.toString(), to: session.jid.toString() });
+      const iq = new Element('iq', { type: 'set', id: 'push-' + randomBytes(6).toString('base64url'), from: bare.toString(), to: bare.toString() });
       iq.append(query);
-      this.ctx.router.deliver(session, Packet.fromElement(iq, bare, session.jid));
-    }
+      return Packet.fromElement(iq, bare, bare);
+    });
   }
 
-  /** Delivers a packet to every available resource of a local user; false when none is. */
-  deliverToAvailable(user: Jid, packet: Packet): boolean {
-    let any = false;
-    for (const s of this.ctx.sessions.resources(user.bare())) {
-      if (!s.available) continue;
-      this.ctx.router.deliver(s, packet);
-      any = true;
-    }
-    return any;
+  /** Delivers a packet as addressed to every available resource of a local user, on any worker. */
+  deliverToAvailable(user: Jid, packet: Packet): void {
+    this.ctx.router.deliverToAudience(user.bare(), this.available, packet, { keepTo: true });
+  }
+
+  /** Delivers a packet to every available resource of a local user, readdressed to each, on any worker. */
+  deliverToEachAvailable(user: Jid, packet: Packet): void {
+    this.ctx.router.deliverToAudience(user.bare(), this.available, packet);
   }
 
   availableSessions(user: Jid): Session[] {

@@ -8,6 +8,11 @@
 //
 // Every step that reads the roster runs on the user's task chain, so a presence change, a
 // subscription change and a roster set of one user take effect in the order they arrived.
+//
+// Workers: the last presence of a session is known to the worker holding it. A probe (or a
+// new subscriber) is answered here for the resources bound here, and the other workers are
+// asked to answer for theirs with a notice ('answer_probe'); 'unavailable' is the answer only
+// when the user has no available resource on any worker.
 
 import type { Packet } from '../../server/core/packet.ts';
 import type { Session } from '../../server/core/sessions.ts';
@@ -30,6 +35,10 @@ export class PresenceTracker {
 
   constructor(roster: HostRoster) {
     this.r = roster;
+    roster.ctx.onWorkerNotice(ANSWER_PROBE, (data) => {
+      const request = parseProbeRequest(data);
+      if (request !== undefined) this.answerFromHere(undefined, request.user, request.to);
+    });
   }
 
   /** The last presence of an available session (a copy), for answering probes and new subscribers. */
@@ -54,7 +63,7 @@ export class PresenceTracker {
         if (to !== undefined) this.r.ctx.route(out.retarget(to));
       }
       // §4.2.2: the user's own available resources see it too, including the sender.
-      for (const s of this.r.availableSessions(user)) this.r.ctx.router.deliver(s, out.retarget(s.jid));
+      this.r.deliverToEachAvailable(user, out);
       if (!initial) return;
       // §4.3.1: probe the contacts whose presence the user receives.
       for (const item of items) {
@@ -107,7 +116,7 @@ export class PresenceTracker {
         if (to === undefined || sent.has(target) || sent.has(to.bare().toString())) continue;
         this.r.ctx.route(out.retarget(to));
       }
-      for (const s of this.r.availableSessions(user)) this.r.ctx.router.deliver(s, out.retarget(s.jid));
+      this.r.deliverToEachAvailable(user, out);
       if (stillBound && this.r.ctx.sessions.get(session.jid) === session) this.r.ctx.router.deliver(session, out.retarget(session.jid));
     });
   }
@@ -157,11 +166,15 @@ export class PresenceTracker {
 
   /** Sends the user's current presence to someone entitled to it (a probe, a new subscriber). */
   answerProbe(cause: Packet | undefined, user: Jid, to: Jid): void {
+    const here = this.r.ctx.sessions.resources(user);
+    const elsewhere = this.r.ctx.router.accountResources(user).some((s) => s.available && !here.includes(s as Session));
+    if (elsewhere) this.r.ctx.notifyWorkers(ANSWER_PROBE, JSON.stringify({ user: user.toString(), to: to.toString() }));
+    if (!this.answerFromHere(cause, user, to) && !elsewhere) this.r.ctx.route(this.r.presence(cause, user, to, 'unavailable'));
+  }
+
+  /** The presence of each available resource bound here, to `to`; false when there is none. */
+  private answerFromHere(cause: Packet | undefined, user: Jid, to: Jid): boolean {
     const available = this.r.availableSessions(user).filter((s) => this.last.has(s));
-    if (available.length === 0) {
-      this.r.ctx.route(this.r.presence(cause, user, to, 'unavailable'));
-      return;
-    }
     for (const s of available) {
       const el = this.last.get(s)!.clone();
       el.attrs.from = s.jid.toString();
@@ -169,11 +182,14 @@ export class PresenceTracker {
       const p = cause === undefined ? PacketClass.fromElement(el, s.jid, to) : PacketClass.derive(cause, el, s.jid, to);
       this.r.ctx.route(p);
     }
+    return available.length > 0;
   }
 
-  /** Unavailable presence from each available resource of the user to `to` (its subscription from the user ended). */
+  /** Unavailable presence from each available resource of the user, on any worker, to `to` (its subscription from the user ended). */
   sendUnavailableFromAll(cause: Packet | undefined, user: Jid, to: Jid): void {
-    for (const s of this.r.availableSessions(user)) this.r.ctx.route(this.r.presence(cause, s.jid, to, 'unavailable'));
+    for (const s of this.r.ctx.router.accountResources(user)) {
+      if (s.available) this.r.ctx.route(this.r.presence(cause, s.jid, to, 'unavailable'));
+    }
   }
 
   /** A session left the table: forget everything about it. */
@@ -182,5 +198,19 @@ export class PresenceTracker {
     this.directed.delete(session);
     this.awaitingStanza.delete(session);
     this.unavailableStanza.delete(session);
+  }
+}
+
+/** Worker notice: answer a probe for the user's resources bound in this worker. */
+const ANSWER_PROBE = 'answer_probe';
+
+function parseProbeRequest(data: string): { user: Jid; to: Jid } | undefined {
+  try {
+    const v = JSON.parse(data) as { user?: unknown; to?: unknown };
+    const user = typeof v.user === 'string' ? tryParseJid(v.user) : undefined;
+    const to = typeof v.to === 'string' ? tryParseJid(v.to) : undefined;
+    return user === undefined || to === undefined ? undefined : { user: user.bare(), to };
+  } catch {
+    return undefined;
   }
 }

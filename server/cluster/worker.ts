@@ -18,15 +18,15 @@ import { randomBytes } from 'node:crypto';
 import type { Core } from '../core/node.ts';
 import { ANY_HOST } from '../core/hooks.ts';
 import { Packet } from '../core/packet.ts';
-import type { PeerSessions } from '../core/router.ts';
+import type { AudienceOptions, ForwardedCopy, PeerSessions } from '../core/router.ts';
 import type { Session } from '../core/sessions.ts';
 import { StanzaError, StreamError } from '../errors.ts';
-import { parseJid, tryParseJid } from '../jid.ts';
+import { parseJid, tryParseJid, type Jid } from '../jid.ts';
 import type { Logger } from '../log.ts';
 import type { Runtime, TcpListener } from '../runtime/types.ts';
 import { WorkerDirectory, type DirectoryEntry } from './directory.ts';
 import { WorkerLink } from './link.ts';
-import { decodeFrame, encodeControl, encodeStanza, FRAME_DOWN, FRAME_HELLO, FRAME_STANZA, FRAME_UP, type Frame } from './frames.ts';
+import { decodeFrame, encodeAudience, encodeControl, encodeStanza, FRAME_AUDIENCE, FRAME_DOWN, FRAME_HELLO, FRAME_NOTICE, FRAME_STANZA, FRAME_UP, type Frame } from './frames.ts';
 import { RawStanzaView } from './raw-stanza.ts';
 
 export interface WorkerIdentity {
@@ -75,6 +75,7 @@ export async function joinWorkers(o: JoinOptions): Promise<WorkerGroup> {
   metrics.describe('worker_stanzas_forwarded_total', 'Stanzas this worker handed to another worker of the node.');
   metrics.describe('worker_stanzas_received_total', 'Stanzas other workers of the node handed to this one.');
   metrics.describe('worker_forward_failures_total', 'Stanzas that could not be handed to another worker (link down or too far behind).');
+  metrics.describe('worker_notice_failures_total', 'Notices (a cached list changed, an account was removed) that could not be handed to another worker.');
   metrics.gauge('worker_peer_sessions', () => [...directory.counts().values()].reduce((a, b) => a + b, 0));
 
   // --- what we say: our sessions
@@ -102,7 +103,7 @@ export async function joinWorkers(o: JoinOptions): Promise<WorkerGroup> {
   ];
 
   // --- stanzas to sessions of other workers
-  const forward = (entry: DirectoryEntry, packet: Packet, sole: boolean): void => {
+  const forward = (entry: DirectoryEntry, packet: Packet, copy: ForwardedCopy): void => {
     const link = outbound.get(entry.worker) ?? inbound.get(entry.worker);
     let sent = false;
     if (link !== undefined) {
@@ -110,7 +111,7 @@ export async function joinWorkers(o: JoinOptions): Promise<WorkerGroup> {
       const to = packet.to.toString();
       const frame = encodeStanza({
         hops: packet.hops,
-        sole,
+        copy,
         kind: packet.kind,
         target: entry.jid.toString(),
         from,
@@ -127,14 +128,62 @@ export async function joinWorkers(o: JoinOptions): Promise<WorkerGroup> {
     metrics.inc('worker_forward_failures_total');
     log.warn('worker_forward_failed', { peer: entry.worker, to: entry.jid.toString(), kind: packet.kind, linked: link !== undefined });
     // A copy that was one of several: the others were sent. A sole copy comes back as an error.
-    if (sole) core.router.bounce(packet, new StanzaError('service-unavailable', { text: 'the recipient\'s worker process is not reachable' }));
+    if (copy === 'sole') core.router.bounce(packet, new StanzaError('service-unavailable', { text: 'the recipient\'s worker process is not reachable' }));
+  };
+  // One frame per worker holding sessions of the account (other than those left out); the
+  // audience is evaluated there. Each is a copy for several resources: a worker that cannot
+  // be reached is logged and counted, and the stanza is not bounced (others got it, or it
+  // was a notification such as a roster push whose change is stored).
+  const forwardToAudience = (user: Jid, audience: string, packet: Packet, options: AudienceOptions): void => {
+    const except = options.except ?? [];
+    const workers = new Set<number>();
+    for (const entry of directory.resources(user)) {
+      if (!except.some((j) => j.equals(entry.jid))) workers.add(entry.worker);
+    }
+    if (workers.size === 0) return;
+    const from = packet.from.toString();
+    const to = packet.to.toString();
+    const frame = encodeAudience({
+      hops: packet.hops,
+      kind: packet.kind,
+      user: user.bare().toString(),
+      audience,
+      from,
+      to,
+      stanzaType: packet.type,
+      id: packet.id,
+      except: except.map((j) => j.toString()),
+      keepTo: options.keepTo === true,
+    }, packet.bytesFor({ from, to }));
+    for (const worker of workers) {
+      const link = outbound.get(worker) ?? inbound.get(worker);
+      if (link !== undefined && link.send(frame)) {
+        metrics.inc('worker_stanzas_forwarded_total');
+        continue;
+      }
+      metrics.inc('worker_forward_failures_total');
+      log.warn('worker_forward_failed', { peer: worker, to: user.toString(), audience, kind: packet.kind, linked: link !== undefined });
+    }
   };
   const peers: PeerSessions = {
     resources: (bare) => directory.resources(bare),
     get: (full) => directory.get(full),
-    forward: (session, packet, sole) => forward(session as DirectoryEntry, packet, sole),
+    forward: (session, packet, copy) => forward(session as DirectoryEntry, packet, copy),
+    forwardToAudience,
   };
   core.router.setPeerSessions(peers);
+
+  // Notices go to every other worker, on whichever link to it is up.
+  core.notices.setTransport((host, topic, data) => {
+    const frame = encodeControl({ type: FRAME_NOTICE, host, topic, data });
+    for (let j = 0; j < o.count; j++) {
+      if (j === index) continue;
+      const link = outbound.get(j) ?? inbound.get(j);
+      if (link !== undefined && link.send(frame)) continue;
+      metrics.inc('worker_notice_failures_total');
+      log.warn('worker_notice_failed', { peer: j, host, topic, linked: link !== undefined });
+    }
+  });
 
   // --- what the others say
   const received = (peer: { worker: number | undefined }, link: WorkerLink, body: Uint8Array): void => {
@@ -178,6 +227,9 @@ export async function joinWorkers(o: JoinOptions): Promise<WorkerGroup> {
       case FRAME_DOWN:
         directory.down(worker, frame.jid);
         return;
+      case FRAME_NOTICE:
+        core.notices.receive(frame.host, frame.topic, frame.data);
+        return;
       case FRAME_STANZA: {
         const from = tryParseJid(frame.from);
         const to = tryParseJid(frame.to);
@@ -189,9 +241,30 @@ export async function joinWorkers(o: JoinOptions): Promise<WorkerGroup> {
         // Crossing to another worker is one routing step.
         packet.hops = frame.hops + 1;
         try {
-          core.router.routeFromPeer(packet, target, frame.sole);
+          core.router.routeFromPeer(packet, target, frame.copy);
         } catch (err) {
           log.warn('worker_stanza_failed', { peer: worker, to: frame.target, error: err });
+        }
+        return;
+      }
+      case FRAME_AUDIENCE: {
+        const from = tryParseJid(frame.from);
+        const to = tryParseJid(frame.to);
+        const user = tryParseJid(frame.user);
+        const except: Jid[] = [];
+        for (const text of frame.except) {
+          const jid = tryParseJid(text);
+          if (jid !== undefined) except.push(jid);
+        }
+        if (from === undefined || to === undefined || user === undefined || user.local === '') return;
+        metrics.inc('worker_stanzas_received_total');
+        const view = new RawStanzaView(frame.kind, frame.bytes, { from: frame.from, to: frame.to, type: frame.stanzaType, id: frame.id });
+        const packet = Packet.fromView(view, from, to);
+        packet.hops = frame.hops + 1;
+        try {
+          core.router.routeAudienceFromPeer(packet, user.bare(), frame.audience, { except, keepTo: frame.keepTo });
+        } catch (err) {
+          log.warn('worker_stanza_failed', { peer: worker, to: frame.user, audience: frame.audience, error: err });
         }
         return;
       }
@@ -289,6 +362,7 @@ export async function joinWorkers(o: JoinOptions): Promise<WorkerGroup> {
       for (const t of retry.values()) clearTimeout(t);
       retry.clear();
       core.router.setPeerSessions(undefined);
+      core.notices.setTransport(undefined);
       for (const remove of removeHooks) remove();
       listener.stop();
       for (const link of outbound.values()) link.close();

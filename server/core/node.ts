@@ -13,6 +13,7 @@ import { logger as rootLogger, type Logger } from '../log.ts';
 import type { Storage } from '../storage/storage.ts';
 import { Metrics } from '../metrics.ts';
 import { PendingWrites } from './pending-writes.ts';
+import { WorkerNotices } from './worker-notices.ts';
 
 export interface CoreOptions {
   hosts: string[];
@@ -41,6 +42,8 @@ export class Core {
   readonly metrics: Metrics;
   /** Storage writes caused by accepted stanzas; stream management acknowledges after them. */
   readonly writes = new PendingWrites();
+  /** Notices to and from the other workers of a multi-process node (modules reach it through ctx). */
+  readonly notices: WorkerNotices;
 
   constructor(options: CoreOptions) {
     // Normalize host names the way JIDs normalize domains, so 'Example.COM.' routes as 'example.com'.
@@ -48,6 +51,7 @@ export class Core {
     this.logger = options.logger ?? rootLogger;
     this.metrics = options.metrics ?? new Metrics();
     this.hooks = new Hooks(this.logger);
+    this.notices = new WorkerNotices(this.logger);
     this.sessions = new SessionManager(this.hooks, { maxResourcesPerUser: options.maxResourcesPerUser });
     this.router = new Router({
       hooks: this.hooks,
@@ -61,7 +65,7 @@ export class Core {
     this.router.setIqDispatcher(this.iq);
     this.features = new FeatureRegistry();
     this.registry = new Registry(
-      { hooks: this.hooks, iq: this.iq, router: this.router, sessions: this.sessions, features: this.features, logger: this.logger, storage: options.storage, metrics: this.metrics, writes: this.writes },
+      { hooks: this.hooks, iq: this.iq, router: this.router, sessions: this.sessions, features: this.features, logger: this.logger, storage: options.storage, metrics: this.metrics, writes: this.writes, notices: this.notices },
       { modules: options.modules, services: options.services },
     );
   }

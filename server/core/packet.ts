@@ -58,6 +58,12 @@ export class Packet {
    * take it (core/undelivered.ts). Modules that act once per stanza (archiving) skip it.
    */
   redelivery = false;
+  /**
+   * One of several copies of a stanza fanned out over the workers of a node (a bare-JID
+   * message delivered on two workers), and not the first: whatever is done once per stanza
+   * at delivery (received carbons) was done where the first copy went.
+   */
+  laterCopy = false;
   private readonly content: Content;
 
   private constructor(kind: PacketKind, type: string | undefined, id: string | undefined, from: Jid, to: Jid, hops: number, content: Content) {
@@ -100,6 +106,7 @@ export class Packet {
   retarget(to: Jid, from: Jid = this.from): Packet {
     const copy = new Packet(this.kind, this.type, this.id, from, to, this.hops, this.content);
     copy.redelivery = this.redelivery;
+    copy.laterCopy = this.laterCopy;
     return copy;
   }
 

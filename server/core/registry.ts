@@ -8,10 +8,10 @@
 //     defaults: it runs only when [services.<name>] is configured.
 //   - Modules start per host, each after its dependencies. A dependency that is not
 //     configured for the host starts with its defaults.
-//   - A module registers hooks, IQ handlers, disco features and domain routes through its
-//     ctx. The registry records each registration and removes it when the module stops
-//     (after the module's own stop()), so modules write no undo code. ctx.onStop covers the
-//     rest (timers, sockets).
+//   - A module registers hooks, IQ handlers, disco features, domain routes and audiences
+//     through its ctx. The registry records each registration and removes it when the
+//     module stops (after the module's own stop()), so modules write no undo code.
+//     ctx.onStop covers the rest (timers, sockets).
 //   - A module whose start() fails rolls back everything started so far.
 
 import type { Element } from '../xml/element.ts';
@@ -20,8 +20,10 @@ import { ANY_HOST, type HookHandler, type HookName, type Hooks } from './hooks.t
 import type { IqDispatcher, IqHandler, IqScope } from './iq.ts';
 import type { Packet } from './packet.ts';
 import type { RouteTarget, Router } from './router.ts';
-import type { SessionManager } from './sessions.ts';
+import type { Session, SessionManager } from './sessions.ts';
 import type { FeatureRegistry } from './features.ts';
+import type { Audience } from './audiences.ts';
+import type { WorkerNotices } from './worker-notices.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { PendingWrites } from './pending-writes.ts';
@@ -69,6 +71,20 @@ export interface ModuleContext {
   addIqHandler(scope: IqScope, ns: string, localName: string, handler: IqHandler): void;
   addFeature(feature: string): void;
   addDomainRoute(domain: string, target: RouteTarget): void;
+  /**
+   * Names a group of an account's sessions on this host (core/audiences.ts) for
+   * router.deliverToAudience: "every resource that fetched the roster". The predicate is
+   * evaluated by whichever worker holds the session, on state this module keeps there.
+   */
+  defineAudience(name: string, includes: (session: Session) => boolean): Audience;
+  /**
+   * Tells the other workers of the node (core/worker-notices.ts) that something this module
+   * keeps per account changed (after it is stored); their onWorkerNotice handlers for the
+   * topic run. Nothing happens with one worker.
+   */
+  notifyWorkers(topic: string, data: string): void;
+  /** Runs `handler` for this module's host when another worker calls notifyWorkers(topic, …). */
+  onWorkerNotice(topic: string, handler: (data: string) => void): void;
   /** Extra cleanup run when the module stops, after stop() and before registrations are removed. */
   onStop(cleanup: () => void | Promise<void>): void;
   /** Disco features of this host, from every loaded module. */
@@ -139,6 +155,7 @@ export interface RegistryParts {
   features: FeatureRegistry;
   logger: Logger;
   storage?: Storage;
+  notices?: WorkerNotices;
 }
 
 export class RegistryError extends Error {
@@ -331,6 +348,15 @@ export class Registry {
       addIqHandler: (scope, ns, localName, handler) => { cleanups.push(p.iq.register(scope, host, ns, localName, handler)); },
       addFeature: (feature) => { cleanups.push(p.features.add(host, feature)); },
       addDomainRoute: (domain, target) => { cleanups.push(p.router.addDomainRoute(domain, target)); },
+      defineAudience: (name, includes) => {
+        const { audience, remove } = p.router.audiences.define(host, name, includes);
+        cleanups.push(remove);
+        return audience;
+      },
+      notifyWorkers: (topic, data) => p.notices?.publish(host, topic, data),
+      onWorkerNotice: (topic, handler) => {
+        if (p.notices !== undefined) cleanups.push(p.notices.subscribe(host, topic, handler));
+      },
       onStop: (cleanup) => { cleanups.push(cleanup); },
       features: () => p.features.list(host),
       service: <T>(name: string): T => {

@@ -25,6 +25,12 @@
 // them to peers.forward(); the process holding it finishes the job in routeFromPeer(). Without
 // a directory (one process) nothing here changes.
 //
+// "Every resource of this account that ..." (roster pushes, carbons, blocking pushes) goes
+// through deliverToAudience(): local sessions of the audience get the stanza directly, and
+// every other process holding sessions of the account gets it once, with the audience's
+// name, and delivers it to those of its sessions the audience includes
+// (routeAudienceFromPeer). Such a stanza never travels further, so it cannot loop.
+//
 // Everything here is synchronous: the caller's view into tokenizer memory stays valid for the
 // whole of route(), which is what makes the zero-copy write in Session.send possible.
 
@@ -34,6 +40,7 @@ import type { Hooks } from './hooks.ts';
 import type { IqDispatcher } from './iq.ts';
 import type { Packet } from './packet.ts';
 import type { Session, SessionManager } from './sessions.ts';
+import { AudienceRegistry, type Audience } from './audiences.ts';
 import { logger as rootLogger, type Logger } from '../log.ts';
 
 /** Somewhere outside the local session table that accepts packets (a component, a peer node, s2s). */
@@ -52,6 +59,17 @@ export interface PeerSession {
   readonly available: boolean;
 }
 
+/**
+ * Which copy of a packet a forward is.
+ *   sole:  no other copy went anywhere; if the session is gone the receiving process applies
+ *          the RFC 6121 fallbacks instead of dropping it.
+ *   first: the first of several copies; the receiving process does the once-per-stanza work
+ *          of delivery (received carbons).
+ *   later: another copy went first (delivered here, or forwarded); Packet.laterCopy is set
+ *          on the receiving side.
+ */
+export type ForwardedCopy = 'sole' | 'first' | 'later';
+
 /** Sessions bound in the other processes of this node (server/cluster/), and the way to reach them. */
 export interface PeerSessions {
   /** The account's sessions bound elsewhere (never this process's own). Do not mutate. */
@@ -60,14 +78,31 @@ export interface PeerSessions {
   get(full: Jid): PeerSession | undefined;
   /**
    * Hands the packet to the process holding `session`, which delivers it there
-   * (routeFromPeer). `sole`: no other copy of this packet went anywhere, so if the session
-   * is gone the receiving process applies the RFC 6121 fallbacks instead of dropping it.
-   * Must take the packet's bytes synchronously.
+   * (routeFromPeer). Must take the packet's bytes synchronously.
    */
-  forward(session: PeerSession, packet: Packet, sole: boolean): void;
+  forward(session: PeerSession, packet: Packet, copy: ForwardedCopy): void;
+  /**
+   * Hands the packet once to every other process holding a session of `user` not listed in
+   * `options.except`; each delivers it to those of its own sessions of the account that are
+   * in the named audience (routeAudienceFromPeer, same options). Must take the packet's bytes
+   * synchronously.
+   */
+  forwardToAudience(user: Jid, audience: string, packet: Packet, options: AudienceOptions): void;
+}
+
+export interface AudienceOptions {
+  /** Full JIDs of sessions that do not get it (the resource a carbon is about, say). */
+  readonly except?: readonly Jid[];
+  /**
+   * Deliver it with the packet's own 'to' (a subscription request addressed to the bare
+   * JID) rather than readdressed to each session's full JID.
+   */
+  readonly keepTo?: boolean;
 }
 
 const NO_PEERS: readonly PeerSession[] = [];
+const NO_JIDS: readonly Jid[] = [];
+const DEFAULT_AUDIENCE_OPTIONS: AudienceOptions = {};
 
 export interface RouterOptions {
   hooks: Hooks;
@@ -96,6 +131,8 @@ const SUBSCRIPTION_TYPES: ReadonlySet<string> = new Set(['subscribe', 'subscribe
 export class Router {
   readonly stats: RouterStats = { routed: 0, delivered: 0, bounced: 0, hopLimitDrops: 0 };
   readonly maxHops: number;
+  /** Named groups of an account's sessions, for deliverToAudience (modules define them through ctx). */
+  readonly audiences = new AudienceRegistry();
   private readonly hosts = new Set<string>();
   private readonly domainRoutes = new Map<string, RouteTarget>();
   private resolvers: readonly RemoteResolver[] = [];
@@ -208,7 +245,7 @@ export class Router {
    * storage, an error), and a copy that was one of several is dropped as §8.5.2 allows for a
    * resource that is no longer available.
    */
-  routeFromPeer(packet: Packet, target: Jid, sole: boolean): void {
+  routeFromPeer(packet: Packet, target: Jid, copy: ForwardedCopy): void {
     const parentHops = this.currentHops;
     if (packet.hops <= parentHops) packet.hops = parentHops + 1;
     if (packet.hops >= this.maxHops) {
@@ -218,11 +255,85 @@ export class Router {
     this.stats.routed++;
     this.currentHops = packet.hops;
     try {
+      if (copy === 'later') packet.laterCopy = true;
       const session = this.sessions.get(target);
       if (session !== undefined) this.deliver(session, packet);
-      else if (!sole) return;
+      else if (copy !== 'sole') return;
       else if (packet.to.resource === '') this.routeToBare(packet, packet.to);
       else this.routeToFull(packet, packet.to);
+    } finally {
+      this.currentHops = parentHops;
+    }
+  }
+
+  /**
+   * Every session of the local account `user`, in this process or another of the node (for
+   * decisions about the whole account: who gets a message directly, is anyone online).
+   * Local sessions come first. Do not mutate.
+   */
+  accountResources(user: Jid): readonly PeerSession[] {
+    const local = this.sessions.resources(user);
+    const peers = this.peerResources(user);
+    if (peers.length === 0) return local;
+    return local.length === 0 ? peers : [...local, ...peers];
+  }
+
+  /**
+   * Delivers a stanza to each session of the local account `user`, in this process or
+   * another of the node, that is in `audience` and not listed in `options.except`: a roster
+   * push to the resources that fetched the roster, a carbon to those that enabled carbons.
+   * Each session gets the stanza addressed to its full JID, unless `options.keepTo` (so
+   * make the packet's own 'to' the bare JID). `stanza` may be a function: it is called at
+   * most once, when there is someone to deliver to, so a stanza nobody gets is never built.
+   *
+   * These are copies, one per resource: a session that has gone by the time its copy
+   * arrives is skipped, as for a resource that just left; a worker that cannot be reached
+   * is logged and counted by the PeerSessions implementation.
+   */
+  deliverToAudience(user: Jid, audience: Audience, stanza: Packet | (() => Packet), options: AudienceOptions = DEFAULT_AUDIENCE_OPTIONS): void {
+    const except = options.except ?? NO_JIDS;
+    let packet = typeof stanza === 'function' ? undefined : stanza;
+    for (const session of this.sessions.resources(user)) {
+      if (!audience.includes(session) || listed(except, session.jid)) continue;
+      packet ??= (stanza as () => Packet)();
+      this.deliver(session, options.keepTo === true ? packet : packet.retarget(session.jid));
+    }
+    const peers = this.peers;
+    if (peers === undefined) return;
+    const remote = peers.resources(user);
+    if (remote.length === 0) return;
+    if (!remote.some((p) => !listed(except, p.jid))) return;
+    packet ??= (stanza as () => Packet)();
+    if (packet.hops <= this.currentHops) packet.hops = this.currentHops + 1;
+    peers.forwardToAudience(user.bare(), audience.name, packet, options);
+  }
+
+  /**
+   * A stanza another process of this node handed over with deliverToAudience(): delivered to
+   * the sessions of `user` bound here that are in the named audience, as the options say.
+   * Nothing is forwarded again from here.
+   */
+  routeAudienceFromPeer(packet: Packet, user: Jid, audienceName: string, options: AudienceOptions): void {
+    const parentHops = this.currentHops;
+    if (packet.hops <= parentHops) packet.hops = parentHops + 1;
+    if (packet.hops >= this.maxHops) {
+      this.dropLooping(packet);
+      return;
+    }
+    const audience = this.audiences.get(user.domain, audienceName);
+    if (audience === undefined) {
+      // Only while a module is being stopped or started on one worker and not yet on another.
+      this.log.warn('audience_unknown', { audience: audienceName, host: user.domain, kind: packet.kind });
+      return;
+    }
+    const except = options.except ?? NO_JIDS;
+    this.stats.routed++;
+    this.currentHops = packet.hops;
+    try {
+      for (const session of this.sessions.resources(user)) {
+        if (!audience.includes(session) || listed(except, session.jid)) continue;
+        this.deliver(session, options.keepTo === true ? packet : packet.retarget(session.jid));
+      }
     } finally {
       this.currentHops = parentHops;
     }
@@ -332,8 +443,17 @@ export class Router {
     const peers = this.peerResources(to);
     if (type === 'headline') {
       // §8.5.2.1.1: all available resources with non-negative priority; §8.5.2.2.1: none → ignore.
-      for (const s of sessions) if (s.available && s.priority >= 0) this.deliver(s, packet);
-      for (const p of peers) if (p.available && p.priority >= 0) this.peers!.forward(p, packet, false);
+      let copies = 0;
+      for (const s of sessions) {
+        if (!s.available || s.priority < 0) continue;
+        this.deliver(s, packet);
+        copies++;
+      }
+      for (const p of peers) {
+        if (!p.available || p.priority < 0) continue;
+        this.peers!.forward(p, packet, copies === 0 ? 'first' : 'later');
+        copies++;
+      }
       return;
     }
     // chat, normal, and unknown types (RFC 6121 §5.2.2: treated as normal)
@@ -356,9 +476,17 @@ export class Router {
     let targets = 0;
     for (const s of sessions) if (s.available && s.priority === best) targets++;
     for (const p of peers) if (p.available && p.priority === best) targets++;
-    const sole = targets === 1;
-    for (const s of sessions) if (s.available && s.priority === best) this.deliver(s, packet);
-    for (const p of peers) if (p.available && p.priority === best) this.peers!.forward(p, packet, sole);
+    let copies = 0;
+    for (const s of sessions) {
+      if (!s.available || s.priority !== best) continue;
+      this.deliver(s, packet);
+      copies++;
+    }
+    for (const p of peers) {
+      if (!p.available || p.priority !== best) continue;
+      this.peers!.forward(p, packet, targets === 1 ? 'sole' : copies === 0 ? 'first' : 'later');
+      copies++;
+    }
   }
 
   private presenceToBare(packet: Packet, to: Jid): void {
@@ -373,8 +501,17 @@ export class Router {
       return; // not a presence type (RFC 6120 §8.2.2 lists them all); nothing to deliver
     }
     // §8.5.2.1.2: to every available resource; §8.5.2.2.2: none → ignore.
-    for (const s of this.sessions.resources(to)) if (s.available) this.deliver(s, packet);
-    for (const p of this.peerResources(to)) if (p.available) this.peers!.forward(p, packet, false);
+    let copies = 0;
+    for (const s of this.sessions.resources(to)) {
+      if (!s.available) continue;
+      this.deliver(s, packet);
+      copies++;
+    }
+    for (const p of this.peerResources(to)) {
+      if (!p.available) continue;
+      this.peers!.forward(p, packet, copies === 0 ? 'first' : 'later');
+      copies++;
+    }
   }
 
   // RFC 6121 §8.5.3
@@ -385,7 +522,7 @@ export class Router {
       const type = packet.type;
       const accountWide = packet.kind === 'presence' && (type === 'probe' || (type !== undefined && SUBSCRIPTION_TYPES.has(type)));
       if (peer !== undefined && !accountWide) {
-        this.peers.forward(peer, packet, true);
+        this.peers.forward(peer, packet, 'sole');
         return;
       }
     }
@@ -437,4 +574,9 @@ export class Router {
     if (this.iq === undefined) throw new Error('router used before an IQ dispatcher was set');
     return this.iq;
   }
+}
+
+function listed(jids: readonly Jid[], jid: Jid): boolean {
+  for (const j of jids) if (j.equals(jid)) return true;
+  return false;
 }

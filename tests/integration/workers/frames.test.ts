@@ -2,7 +2,7 @@
 // router's user_not_connected hook in a single process.
 
 import { expect, test } from 'bun:test';
-import { decodeFrame, encodeControl, encodeStanza, FrameReader, FRAME_STANZA, FRAME_UP, MAX_FRAME_BYTES } from '../../../server/cluster/frames.ts';
+import { decodeFrame, encodeAudience, encodeControl, encodeStanza, FrameReader, FRAME_AUDIENCE, FRAME_STANZA, FRAME_UP, MAX_FRAME_BYTES } from '../../../server/cluster/frames.ts';
 import { WorkerDirectory } from '../../../server/cluster/directory.ts';
 import { RawStanzaView } from '../../../server/cluster/raw-stanza.ts';
 import { STOP } from '../../../server/core/hooks.ts';
@@ -13,7 +13,7 @@ const enc = new TextEncoder();
 
 test('a stanza frame carries hops, addresses, type and id beside the bytes, split anywhere on the way', () => {
   const bytes = "<message from='a@x/r' to='b@x' type='chat'><body>é</body></message>";
-  const frame = encodeStanza({ hops: 3, sole: true, kind: 'message', target: 'b@x/phone', from: 'a@x/r', to: 'b@x', stanzaType: 'chat', id: undefined }, [enc.encode(bytes.slice(0, 10)), enc.encode(bytes.slice(10))]);
+  const frame = encodeStanza({ hops: 3, copy: 'sole', kind: 'message', target: 'b@x/phone', from: 'a@x/r', to: 'b@x', stanzaType: 'chat', id: undefined }, [enc.encode(bytes.slice(0, 10)), enc.encode(bytes.slice(10))]);
   const up = encodeControl({ type: FRAME_UP, jid: 'b@x/phone', priority: -3, available: true, since: 42 });
   const stream = new Uint8Array([...frame, ...up]);
   const reader = new FrameReader();
@@ -22,10 +22,34 @@ test('a stanza frame carries hops, addresses, type and id beside the bytes, spli
   expect(bodies).toHaveLength(2);
   const s = decodeFrame(bodies[0]);
   if (s.type !== FRAME_STANZA) throw new Error('not a stanza frame');
-  expect({ hops: s.hops, sole: s.sole, kind: s.kind, target: s.target, from: s.from, to: s.to, type: s.stanzaType, id: s.id })
-    .toEqual({ hops: 3, sole: true, kind: 'message', target: 'b@x/phone', from: 'a@x/r', to: 'b@x', type: 'chat', id: undefined });
+  expect({ hops: s.hops, copy: s.copy, kind: s.kind, target: s.target, from: s.from, to: s.to, type: s.stanzaType, id: s.id })
+    .toEqual({ hops: 3, copy: 'sole', kind: 'message', target: 'b@x/phone', from: 'a@x/r', to: 'b@x', type: 'chat', id: undefined });
   expect(new TextDecoder().decode(s.bytes)).toBe(bytes);
   expect(decodeFrame(bodies[1])).toEqual({ type: FRAME_UP, jid: 'b@x/phone', priority: -3, available: true, since: 42 });
+});
+
+test('a stanza frame says which copy it is: sole, first of several, or a later one', () => {
+  for (const copy of ['sole', 'first', 'later'] as const) {
+    const frame = encodeStanza({ hops: 0, copy, kind: 'message', target: 'b@x/r', from: 'a@x/r', to: 'b@x', stanzaType: undefined, id: undefined }, '<message/>');
+    const s = decodeFrame(frame.subarray(4));
+    if (s.type !== FRAME_STANZA) throw new Error('not a stanza frame');
+    expect(s.copy).toBe(copy);
+  }
+});
+
+test('an audience frame carries the account, the audience name and the sessions left out', () => {
+  const bytes = "<iq from='b@x' to='b@x' type='set' id='push-1'><query xmlns='jabber:iq:roster'/></iq>";
+  const frame = encodeAudience({ hops: 2, kind: 'iq', user: 'b@x', audience: 'roster_interested', from: 'b@x', to: 'b@x', stanzaType: 'set', id: 'push-1', except: ['b@x/desk', 'b@x/é'], keepTo: false }, bytes);
+  const reader = new FrameReader();
+  const bodies: Uint8Array[] = [];
+  for (let i = 0; i < frame.length; i += 5) reader.push(frame.slice(i, i + 5), (b) => bodies.push(b.slice()));
+  const a = decodeFrame(bodies[0]);
+  if (a.type !== FRAME_AUDIENCE) throw new Error('not an audience frame');
+  const { bytes: body, ...header } = a;
+  expect(header).toEqual({ type: FRAME_AUDIENCE, hops: 2, kind: 'iq', user: 'b@x', audience: 'roster_interested', from: 'b@x', to: 'b@x', stanzaType: 'set', id: 'push-1', except: ['b@x/desk', 'b@x/é'], keepTo: false });
+  expect(new TextDecoder().decode(body)).toBe(bytes);
+  // Cut short inside the list of sessions left out: refused.
+  expect(() => decodeFrame(bodies[0].subarray(0, bodies[0].length - bytes.length - 3))).toThrow();
 });
 
 test('a frame longer than the limit or of an unknown type is refused', () => {
