@@ -26,12 +26,31 @@ interface Histogram {
   count: number;
 }
 
+// Series keys of one-label series (most of them, counted per stanza or per login), by label
+// name and value: values are few (see above), so the escaped text is built once. Bounded
+// anyway, so a caller breaking that rule costs time, not memory.
+const singleLabelKeys = new Map<string, Map<string, string>>();
+const MAX_KEPT_VALUES_PER_LABEL = 1000;
+
 function key(labels: Labels | undefined): string {
   if (!labels) return '';
-  const names = Object.keys(labels).sort();
+  const names = Object.keys(labels);
+  if (names.length === 1) return singleLabelKey(names[0]!, labels[names[0]!]!);
+  names.sort();
   let s = '';
   for (const n of names) s += (s ? ',' : '') + `${n}="${escapeLabel(labels[n])}"`;
   return s;
+}
+
+function singleLabelKey(name: string, value: string): string {
+  let byValue = singleLabelKeys.get(name);
+  if (byValue === undefined) singleLabelKeys.set(name, (byValue = new Map()));
+  let k = byValue.get(value);
+  if (k === undefined) {
+    k = `${name}="${escapeLabel(value)}"`;
+    if (byValue.size < MAX_KEPT_VALUES_PER_LABEL) byValue.set(value, k);
+  }
+  return k;
 }
 
 function escapeLabel(v: string): string {

@@ -202,7 +202,7 @@ export async function chatSteps(users: ChatUser[], o: ChatOptions): Promise<Chat
 }
 
 /** Time this process's threads spent runnable but waiting for a CPU, ms. */
-function selfRunDelayMs(): number {
+export function selfRunDelayMs(): number {
   let ns = 0;
   for (const tid of readdirSync('/proc/self/task')) {
     try {

@@ -3,12 +3,13 @@
 // are inverted so that a smaller footprint gives a larger ratio).
 
 import type { ChatResult } from './chat.ts';
-import type { ServerResult } from './scenarios.ts';
+import type { ServerResult, StormFigures } from './scenarios.ts';
 
 export interface ReportContext {
   idleSessions: number;
   chatUsers: number[];
   loginConcurrency: number;
+  scramCache: boolean;
   boshUsers: number;
   p99LimitMs: number;
   stepMs: number;
@@ -55,11 +56,31 @@ export function formatReport(results: ServerResult[], c: ReportContext): string 
   };
   perServer(`PLAIN login storm, logins/s (${c.idleSessions.toLocaleString('en-US')} sessions, ${c.loginConcurrency} at once)`, int, (r) => r.plain?.perSec);
   perServer('PLAIN login storm: server CPU ms per login', (v) => v.toFixed(2), (r) => (r.plain ? (r.plain.serverCpu / r.plain.perSec) * 1000 : undefined), true);
-  perServer('SCRAM-SHA-1 login storm, logins/s (4096 iterations)', int, (r) => r.scram?.perSec);
-  perServer('SCRAM-SHA-1 login storm: server CPU ms per login', (v) => v.toFixed(2), (r) => (r.scram ? (r.scram.serverCpu / r.scram.perSec) * 1000 : undefined), true);
+  const cpuPerLogin = (f: StormFigures | undefined): Cell => (f ? (f.serverCpu / f.perSec) * 1000 : undefined);
+  if (results.some((r) => r.scramDeriving !== undefined)) {
+    perServer('SCRAM-SHA-1 login storm, clients derive SaltedPassword (PBKDF2 per login), logins/s', int, (r) => r.scramDeriving?.perSec);
+    perServer('SCRAM-SHA-1 login storm, clients derive: server CPU ms per login', (v) => v.toFixed(2), (r) => cpuPerLogin(r.scramDeriving), true);
+  }
+  const kept = c.scramCache ? ', clients keep SaltedPassword' : ', PBKDF2 per login';
+  perServer(`SCRAM-SHA-1 login storm, logins/s (4096 iterations${kept})`, int, (r) => r.scram?.perSec);
+  perServer('SCRAM-SHA-1 login storm: server CPU ms per login', (v) => v.toFixed(2), (r) => cpuPerLogin(r.scram), true);
+  if (results.some((r) => r.scram?.load !== undefined)) {
+    const pct = (v: number): string => `${Math.round(v * 100)}%`;
+    rows.push({
+      label: 'SCRAM-SHA-1 login storm: server CPU (waited for CPU), generator CPU (waited)',
+      values: [],
+      format: String,
+      text: results.map((r) => {
+        const f = r.scram;
+        return f?.load === undefined ? '–' : `${pct(f.serverCpu)} (${pct(f.load.serverWaited)}), ${pct(f.load.generatorCpu)} (${pct(f.load.generatorWaited)})`;
+      }),
+    });
+  }
   perServer(`RSS per idle session, KiB (${c.idleSessions.toLocaleString('en-US')} sessions)`, kib, (r) => (r.rssIdleBytes !== undefined && r.rssBeforeBytes !== undefined ? (r.rssIdleBytes - r.rssBeforeBytes) / r.idleSessions : undefined), true);
   perServer('RSS before logins, MiB', (v) => (v / 2 ** 20).toFixed(1), (r) => r.rssBeforeBytes, true);
+  // Parts a run left out (--parts) get no rows.
   for (const n of [...c.chatUsers].sort((a, b) => a - b)) {
+    if (results.every((r) => r.chat[n] === undefined)) continue;
     const label = `chat, ${n.toLocaleString('en-US')} online users`;
     perServer(`${label}: sustained msgs/s`, int, (r) => r.chat[n]?.sustained);
     perServer(`${label}: p50 ms at sustained rate`, ms, (r) => r.chat[n]?.best?.latency.p50, true);
@@ -72,10 +93,12 @@ export function formatReport(results: ServerResult[], c: ReportContext): string 
       return b?.serverCpu !== undefined && b.deliveredPerSec > 0 ? (b.serverCpu / b.deliveredPerSec) * 1e6 : undefined;
     }, true);
   }
-  perServer(`BOSH chat (${c.boshUsers} users, SCRAM-SHA-1 logins): sustained msgs/s`, int, (r) => r.bosh?.sustained);
-  perServer('BOSH chat: p99 ms at sustained rate', ms, (r) => r.bosh?.best?.latency.p99, true);
-  rows.push({ label: 'BOSH chat: what broke it', values: [], format: String, text: results.map((r) => brokeAt(r.bosh)) });
-  rows.push({
+  if (results.some((r) => r.bosh !== undefined)) {
+    perServer(`BOSH chat (${c.boshUsers} users, SCRAM-SHA-1 logins): sustained msgs/s`, int, (r) => r.bosh?.sustained);
+    perServer('BOSH chat: p99 ms at sustained rate', ms, (r) => r.bosh?.best?.latency.p99, true);
+    rows.push({ label: 'BOSH chat: what broke it', values: [], format: String, text: results.map((r) => brokeAt(r.bosh)) });
+  }
+  if (results.some((r) => r.errors.length > 0 || Object.keys(r.chat).length > 0 || r.bosh !== undefined)) rows.push({
     label: 'sent = received (all chat steps)',
     values: [],
     format: String,

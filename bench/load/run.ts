@@ -4,8 +4,11 @@
 //
 //   bun bench/load/run.ts [--servers relay,meerkat,ejabberd,prosody] [--idle 10000]
 //     [--chat-users 1000,10000] [--rates 1000,2000,...] [--step 3] [--p99 200]
-//     [--scram 2000] [--bosh-users 200] [--bosh-rates 250,500,...] [--parts logins,chat,bosh]
-//     [--unpinned] [--quick] [--json FILE]
+//     [--scram 2000] [--scram-no-cache] [--bosh-users 200] [--bosh-rates 250,500,...]
+//     [--parts logins,chat,bosh] [--unpinned] [--quick] [--json FILE]
+//
+// SCRAM clients keep SaltedPassword between logins (RFC 5802 §5.1) and learn it in a first
+// SCRAM storm; --scram-no-cache: one storm, every client computes PBKDF2 at every login.
 //
 // Prints one Markdown table with Meerkat's ratio to each peer. Exits 1 when a run lost
 // messages or failed.
@@ -64,6 +67,7 @@ function parseArgs(argv: string[]) {
       drainMs: 3000,
       p99LimitMs: num('--p99', 200),
       scramLogins: num('--scram', quick ? 200 : 2000),
+      scramCache: !argv.includes('--scram-no-cache'),
       loginConcurrency: num('--concurrency', 64),
       boshUsers: num('--bosh-users', quick ? 50 : 200),
       boshRates: nums('--bosh-rates', quick ? [200, 400] : DEFAULT_BOSH_RATES),

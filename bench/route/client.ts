@@ -4,7 +4,7 @@
 // (XEP-0077), so every server gets its bench users through its own registration code.
 
 import { Connection, type ConnectOptions, type TextConnection } from './connection.ts';
-import { ScramSha1Client } from './scram.ts';
+import { ScramSha1Client, type SaltedPasswordCache } from './scram.ts';
 import {
   RESOURCE, STREAM_CLOSE, bindRequest, plainAuth, presenceAndPing, registerRequest, saslResponse, scramAuth, streamOpen,
   type Mechanism,
@@ -16,6 +16,8 @@ export interface LoginOptions extends ConnectOptions {
   timeoutMs: number;
   /** PLAIN when not given. */
   mechanism?: Mechanism;
+  /** SCRAM: reuse SaltedPassword from earlier logins (RFC 5802 §5.1); undefined: PBKDF2 every login. */
+  scramCache?: SaltedPasswordCache;
 }
 
 export class XmppClient {
@@ -76,7 +78,7 @@ export class XmppClient {
       this.conn.write(plainAuth(this.user, o.password));
       await this.expect('<success', deadline);
     } else {
-      await this.scram(o.password, deadline);
+      await this.scram(o.password, deadline, o.scramCache);
     }
     this.conn.write(streamOpen(o.domain));
     await this.expect('</stream:features>', deadline);
@@ -90,8 +92,8 @@ export class XmppClient {
     if (!/<iq[^>]*type=['"]result['"][^>]*>$/.test(synced)) throw new Error(`${this.user}: ping failed: ${synced}`);
   }
 
-  private async scram(password: string, deadline: number): Promise<void> {
-    const scram = new ScramSha1Client(this.user, password);
+  private async scram(password: string, deadline: number, cache: SaltedPasswordCache | undefined): Promise<void> {
+    const scram = new ScramSha1Client(this.user, password, cache);
     this.conn.write(scramAuth(scram.first()));
     const challenge = await this.expect('</challenge>', deadline);
     this.conn.write(saslResponse(await scram.final(innerText(challenge, 'challenge'))));

@@ -81,13 +81,23 @@ export interface SyncHooks {
   node_stopping: Record<string, never>;
   /** A session is being removed from the session table (stream closed, replaced, kicked). */
   sm_remove_connection: { session: Session; reason: string };
-  /** disco#info on the server: push feature namespaces. */
+  /**
+   * disco#info on the server: push feature namespaces. mod_disco hashes what handlers push
+   * for the server itself into the entity capabilities of c2s_stream_features, so for that
+   * requester they follow the same rule: only from what is registered.
+   */
   disco_local_features: { host: string; from: Jid; node: string; features: string[] };
   /** disco#items on the server: push items. */
   disco_local_items: { host: string; from: Jid; node: string; items: DiscoItem[] };
   /** disco#info on a user's bare JID: push feature namespaces. */
   disco_sm_features: { to: Jid; from: Jid; node: string; features: string[] };
-  /** A c2s stream is sending <stream:features/>: push extra feature elements (CSI, in-band registration). */
+  /**
+   * A c2s stream is sending <stream:features/>: push extra feature elements (CSI, in-band
+   * registration). What a handler pushes must follow from the arguments, its module's
+   * options and what is registered (hooks, disco features): listeners keep the result per
+   * host and state and run the hook again only after a handler or a feature was added or
+   * removed.
+   */
   c2s_stream_features: { host: string; authenticated: boolean; features: Element[] };
   /** A bound c2s stream got a top-level element it does not know (CSI's <active/>, ...). STOP: handled; otherwise the stream closes with unsupported-stanza-type. */
   c2s_stream_element: { session: Session; element: Element };
@@ -133,6 +143,7 @@ export class Hooks {
   // mutated, so a run iterates a stable snapshot without copying.
   private readonly table = new Map<string, Map<string, readonly Entry[]>>();
   private seq = 0;
+  private changes = 0;
   private readonly log: Logger;
 
   constructor(log: Logger = rootLogger) {
@@ -147,6 +158,7 @@ export class Hooks {
     const list = [...(byHost.get(host) ?? NONE), entry];
     list.sort((a, b) => a.priority - b.priority || a.seq - b.seq);
     byHost.set(host, list);
+    this.changes++;
     let removed = false;
     return () => {
       if (removed) return;
@@ -155,7 +167,17 @@ export class Hooks {
       const next = current.filter((e) => e !== entry);
       if (next.length === 0) byHost.delete(host);
       else byHost.set(host, next);
+      this.changes++;
     };
+  }
+
+  /**
+   * Changes whenever a handler is added or removed: what is derived from running a hook
+   * whose handlers depend only on what is registered (c2s_stream_features) stays valid
+   * while this stays the same.
+   */
+  get generation(): number {
+    return this.changes;
   }
 
   /** Number of handlers that would run for this hook and host. */

@@ -42,6 +42,10 @@ export interface C2sWiringOptions {
 export function createC2sEnv(o: C2sWiringOptions): C2sEnv {
   const { core, log, metrics } = o;
   const hosts = new Set(core.hosts);
+  // Module stream features per host and state: every login sends features twice, and
+  // building them runs the hook (mod_disco hashes its entity capabilities). Valid while no
+  // hook handler or disco feature was added or removed (the hook's contract).
+  const moduleFeatures = new Map<string, { hooks: number; features: number; xml: string }>();
   return {
     log,
     isServedHost: (domain) => hosts.has(domain),
@@ -135,9 +139,15 @@ export function createC2sEnv(o: C2sWiringOptions): C2sEnv {
     },
 
     streamFeatures(host, authenticated) {
+      const key = authenticated ? `+${host}` : `-${host}`;
+      const cached = moduleFeatures.get(key);
+      if (cached !== undefined && cached.hooks === core.hooks.generation && cached.features === core.features.generation) return cached.xml;
       const features: Element[] = [];
       core.hooks.run('c2s_stream_features', host, { host, authenticated, features });
-      return features.map((f) => f.toString()).join('');
+      const xml = features.map((f) => f.toString()).join('');
+      // Only served hosts reach here (the header check), so the map stays as small as the host list.
+      moduleFeatures.set(key, { hooks: core.hooks.generation, features: core.features.generation, xml });
+      return xml;
     },
 
     unauthenticatedIq(host, remoteAddress, iq) {

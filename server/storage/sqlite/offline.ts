@@ -8,6 +8,7 @@ export function createSqliteOfflineStore(db: SqlDriver, open: () => void): Offli
     count: db.prepare('SELECT COUNT(*) AS n FROM offline_messages WHERE host = ? AND username = ?'),
     insert: db.prepare('INSERT INTO offline_messages (host, username, stanza, stored_at) VALUES (?, ?, ?, ?)'),
     all: db.prepare('SELECT stanza, stored_at FROM offline_messages WHERE host = ? AND username = ? ORDER BY id'),
+    any: db.prepare('SELECT 1 AS found FROM offline_messages WHERE host = ? AND username = ? LIMIT 1'),
     clear: db.prepare('DELETE FROM offline_messages WHERE host = ? AND username = ?'),
   };
   const count = (host: string, user: string): number => Number(sql.count.get(host, user)?.n ?? 0);
@@ -24,6 +25,10 @@ export function createSqliteOfflineStore(db: SqlDriver, open: () => void): Offli
     },
     async popAll(host, user) {
       open();
+      // Every initial presence asks, and nearly always there is nothing: a plain read then,
+      // without the write transaction (and the write lock other workers wait for). A message
+      // stored right after this read is in the queue as if it had come after the pop.
+      if (sql.any.get(host, user) === undefined) return [];
       return db.transaction(() => {
         const rows = sql.all.all(host, user);
         if (rows.length > 0) sql.clear.run(host, user);

@@ -64,6 +64,8 @@ export function createSqliteStorage(db: SqlDriver, options: SqliteOptions): Stor
     if (closed) throw new StorageError('storage is closed');
   };
 
+  const roster = createSqliteRosterStore(db, open);
+
   const users: UserStore = {
     async create(host, username, credentials) {
       open();
@@ -80,6 +82,7 @@ export function createSqliteStorage(db: SqlDriver, options: SqliteOptions): Stor
     },
     async remove(host, username) {
       open();
+      roster.forgetUser(host, username);
       return db.transaction(() => {
         sql.removeUserData.run(host, username);
         sql.removeUserRoster.run(host, username);
@@ -132,7 +135,7 @@ export function createSqliteStorage(db: SqlDriver, options: SqliteOptions): Stor
   return {
     users,
     kv,
-    roster: createSqliteRosterStore(db, open),
+    roster,
     offline: createSqliteOfflineStore(db, open),
     archive: createSqliteArchiveStore(db, open),
     inbox: createSqliteInboxStore(db, open),

@@ -36,6 +36,7 @@ const OPTIONS: ScenarioOptions = {
   // Generous: this checks counts, not speed, on a machine that may be busy.
   p99LimitMs: 60_000,
   scramLogins: 5,
+  scramCache: true,
   loginConcurrency: 4,
   boshUsers: 4,
   boshRates: [20],
@@ -51,11 +52,15 @@ async function startOptions(name: string): Promise<StartOptions> {
 }
 
 test('every scenario against Meerkat: logins complete and every message arrives', async () => {
-  const r = await runScenarios(meerkat, 'test', await startOptions('meerkat'), OPTIONS);
+  const log: string[] = [];
+  const r = await runScenarios(meerkat, 'test', await startOptions('meerkat'), { ...OPTIONS, log: (line) => log.push(line) });
   expect(r.errors).toEqual([]);
   expect(r.registerMs).toBeDefined();
   expect(r.plain?.count).toBe(8);
+  // The clients learn SaltedPassword in a first SCRAM storm, then log in again with it.
+  expect(r.scramDeriving?.count).toBe(5);
   expect(r.scram?.count).toBe(5);
+  expect(log.filter((l) => l.includes('SCRAM-SHA-1 storm')).map((l) => /client PBKDF2 runs (\d+)/.exec(l)?.[1])).toEqual(['5', '0']);
   expect(r.rssIdleBytes).toBeGreaterThan(0);
   for (const n of [8, 4]) {
     const chat = r.chat[n]!;
@@ -68,6 +73,15 @@ test('every scenario against Meerkat: logins complete and every message arrives'
   expect(r.bosh?.steps.map((s) => s.why)).toEqual(['']);
   expect(r.bosh?.sent).toBeGreaterThan(0);
   expect(r.bosh?.received).toBe(r.bosh?.sent);
+}, 60_000);
+
+test('--scram-no-cache: one SCRAM storm, every client derives SaltedPassword', async () => {
+  const log: string[] = [];
+  const r = await runScenarios(meerkat, 'test', await startOptions('meerkat-no-cache'), { ...OPTIONS, scramCache: false, parts: new Set(['logins']), log: (line) => log.push(line) });
+  expect(r.errors).toEqual([]);
+  expect(r.scramDeriving).toBeUndefined();
+  expect(r.scram?.count).toBe(5);
+  expect(log.filter((l) => l.includes('SCRAM-SHA-1 storm')).map((l) => /client PBKDF2 runs (\d+)/.exec(l)?.[1])).toEqual(['5']);
 }, 60_000);
 
 test('chat through the plain relay routes every message by its to', async () => {
