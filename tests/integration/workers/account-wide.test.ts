@@ -7,75 +7,14 @@
 // from the workers' log lines (every line names its worker).
 
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseConfig } from '../../../server/config/load.ts';
-import { openStorage } from '../../../server/storage/open.ts';
-import { deriveCredentials } from '../../../server/auth/credentials.ts';
-import { freePort } from '../../helpers/ports.ts';
-import { RawClient, STREAM_OPEN } from '../../helpers/raw-client.ts';
-import { b64, ScramClient, unb64 } from '../c2s/scram-client.ts';
+import { TwoWorkerNode, type Client } from './two-worker-node.ts';
 
-const ROOT = new URL('../../../', import.meta.url).pathname;
-const PASSWORD = 'secret';
-
-let dir: string;
-let port: number;
-let node: ChildProcess;
-let output = '';
-
-interface Client {
-  raw: RawClient;
-  jid: string;
-  worker: number;
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${output.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function workerOf(jid: string): number | undefined {
-  let found: number | undefined;
-  for (const line of output.split('\n')) {
-    if (!line.includes('"c2s_session_bound"') || !line.includes(`"jid":"${jid}"`)) continue;
-    found = (JSON.parse(line) as { worker: number }).worker;
-  }
-  return found;
-}
-
-async function login(user: string, resource: string, priority: number, sendPresence = true): Promise<Client> {
-  const raw = await RawClient.connect(port);
-  raw.send(STREAM_OPEN());
-  await raw.waitFor('</stream:features>');
-  const scram = new ScramClient({ hash: 'SHA-1', username: user, password: PASSWORD });
-  raw.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>${b64(scram.first())}</auth>`);
-  const challenge = /<challenge[^>]*>([^<]*)<\/challenge>/.exec(await raw.waitFor('</challenge>'))![1];
-  raw.send(`<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>${b64(scram.final(unb64(challenge)))}</response>`);
-  await raw.waitFor('<success');
-  raw.clear();
-  raw.send(STREAM_OPEN());
-  await raw.waitFor('</stream:features>');
-  raw.send(`<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>${resource}</resource></bind></iq>`);
-  await raw.waitFor('</jid>');
-  const jid = `${user}@localhost/${resource}`;
-  if (sendPresence) raw.send(`<presence><priority>${priority}</priority></presence>`);
-  raw.send("<iq type='get' id='sync'><ping xmlns='urn:xmpp:ping'/></iq>");
-  await raw.waitFor("id='sync'");
-  raw.clear();
-  await until(`${jid} bound in the log`, () => workerOf(jid) !== undefined);
-  return { raw, jid, worker: workerOf(jid)! };
-}
+let node: TwoWorkerNode;
 
 /** Logs in until the session lands on `worker` (others are closed again). */
 async function loginOn(worker: number, user: string, resource: string, priority: number): Promise<Client> {
   for (let i = 0; i < 40; i++) {
-    const c = await login(user, `${resource}${i === 0 ? '' : `-${i}`}`, priority);
+    const c = await node.login(user, `${resource}${i === 0 ? '' : `-${i}`}`, priority);
     if (c.worker === worker) return c;
     c.raw.close();
   }
@@ -85,27 +24,6 @@ async function loginOn(worker: number, user: string, resource: string, priority:
 async function iq(c: Client, id: string, xml: string): Promise<void> {
   c.raw.send(xml);
   await c.raw.waitFor(new RegExp(`<iq[^>]*id='${id}'[^>]*type='result'|<iq[^>]*type='result'[^>]*id='${id}'`));
-}
-
-/**
- * Waits until each worker has the other's sessions: a headline from a client on one worker
- * to one on the other travels on the same ordered link after the session announcements.
- * Headlines to a resource not (yet) known are ignored (RFC 6121), so retries leave nothing.
- */
-let barriers = 0;
-async function barrier(a: Client, b: Client): Promise<void> {
-  for (;;) {
-    const n = ++barriers;
-    a.raw.send(`<message type='headline' to='${b.jid}'><subject>barrier-${n}</subject></message>`);
-    b.raw.send(`<message type='headline' to='${a.jid}'><subject>barrier-${n}</subject></message>`);
-    try {
-      await b.raw.waitFor(`barrier-${n}<`, 500);
-      await a.raw.waitFor(`barrier-${n}<`, 500);
-      return;
-    } catch {
-      if (n > 40) throw new Error('the workers never saw each other\'s sessions');
-    }
-  }
 }
 
 function count(c: Client, text: string): number {
@@ -119,33 +37,12 @@ let bob: Client;
 let mallory: Client; // on worker 1
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'meerkat-workers-account-'));
-  port = await freePort();
-  const toml = `[general]
-hosts = ["localhost"]
-data_dir = ${JSON.stringify(join(dir, 'data'))}
-workers = 2
-
-[[listen.c2s]]
-port = ${port}
-ip_address = "127.0.0.1"
-tls = "none"
-`;
-  const path = join(dir, 'meerkat.toml');
-  await writeFile(path, toml);
-  const storage = await openStorage(parseConfig(toml, path, {}, { baseDir: dir }).storage);
-  const credentials = await deriveCredentials(PASSWORD, { iterations: 4096, hashes: ['SHA-1'] });
-  for (const u of ['alice', 'bob', 'mallory']) await storage.users.create('localhost', u, credentials);
-  await storage.close();
-  node = spawn(process.execPath, [join(ROOT, 'server/main.ts'), '--config', path], { stdio: ['ignore', 'pipe', 'pipe'] });
-  node.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
-  node.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
-  await until('the node is running', () => output.includes('Meerkat is running'), 30_000);
+  node = await TwoWorkerNode.start(['alice', 'bob', 'mallory']);
 
   a0 = await loginOn(0, 'alice', 'a0', 5);
   a1 = await loginOn(1, 'alice', 'a1', 5);
-  low = await login('alice', 'low', 1);
-  bob = await login('bob', 'b', 0);
+  low = await node.login('alice', 'low', 1);
+  bob = await node.login('bob', 'b', 0);
   mallory = await loginOn(1, 'mallory', 'm', 0);
   // Each of alice's resources fetches the roster and the block list and enables carbons:
   // state kept by the worker holding the session.
@@ -154,18 +51,13 @@ tls = "none"
     await iq(c, `blocklist${i}`, `<iq type='get' id='blocklist${i}'><blocklist xmlns='urn:xmpp:blocking'/></iq>`);
     await iq(c, `carbons${i}`, `<iq type='set' id='carbons${i}'><enable xmlns='urn:xmpp:carbons:2'/></iq>`);
   }
-  await barrier(a0, a1);
+  await node.barrier(a0, a1);
   for (const c of [a0, a1, low, bob, mallory]) c.raw.clear();
 }, 90_000);
 
 afterAll(async () => {
   for (const c of [a0, a1, low, bob, mallory]) c?.raw.close();
-  if (node.exitCode === null && node.signalCode === null) {
-    const exited = new Promise((resolve) => node.once('exit', resolve));
-    node.kill('SIGTERM');
-    await exited;
-  }
-  await rm(dir, { recursive: true, force: true });
+  await node?.stop();
 });
 
 function clearAll(): void {
@@ -263,7 +155,7 @@ test('a new subscriber and a probe get the presence of the resources on both wor
   expect(bob.raw.received).not.toContain("type='unavailable'");
 
   // A second resource of bob comes online: its probe is answered for every resource of alice.
-  const bob2 = await login('bob', 'b2', 0, false);
+  const bob2 = await node.login('bob', 'b2', 0, false);
   try {
     bob2.raw.send('<presence/>');
     for (const c of [a0, a1, low]) await bob2.raw.waitFor(`from='${c.jid}'`);
