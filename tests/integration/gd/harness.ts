@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { client, xml, type Client, type XmlElement } from '@xmpp/client';
 import { freePort, freePorts } from '../../helpers/ports.ts';
 import { trustCa } from '../../helpers/tls-trust.ts';
+import { waitUntil as waitFor } from '../../helpers/wait-until.ts';
 import { generateTestCa, issueCert, type TestCa } from '../../../server/tls/certs.ts';
 import { openStorage } from '../../../server/storage/open.ts';
 import { deriveCredentials } from '../../../server/auth/credentials.ts';
@@ -22,13 +23,9 @@ export const PASSWORD = 'gd-secret';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+/** Clusters talk through Redis and TCP links: give them longer than in-process tests. */
+export const waitUntil = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> =>
+  waitFor(what, check, timeoutMs, 25);
 
 // ---- Redis ----
 

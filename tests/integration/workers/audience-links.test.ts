@@ -15,6 +15,7 @@ import { Element } from '../../../server/xml/element.ts';
 import { modCsi } from '../../../modules/mod_csi.ts';
 import type { ModuleDefinition } from '../../../server/core/registry.ts';
 import { FakeSession, packet, testCore } from '../../unit/core/fakes.ts';
+import { waitUntil as until } from '../../helpers/wait-until.ts';
 
 interface Worker {
   core: Core;
@@ -25,14 +26,6 @@ interface Worker {
 
 let dir: string;
 let w: Worker[];
-
-async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 async function startWorker(index: number): Promise<Worker> {
   const { core } = testCore({ hosts: ['example.com'], modules: [modCsi as ModuleDefinition<unknown>] });

@@ -13,6 +13,7 @@ import { bunRuntime } from '../../../server/runtime/bun.ts';
 import { parseJid } from '../../../server/jid.ts';
 import { StanzaError } from '../../../server/errors.ts';
 import { FakeSession, packet, testCore } from '../../unit/core/fakes.ts';
+import { waitUntil as until } from '../../helpers/wait-until.ts';
 
 interface Worker {
   core: Core;
@@ -23,14 +24,6 @@ interface Worker {
 
 let dir: string;
 let w: Worker[];
-
-async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** Lets queued link writes go out and arrive. */
 async function settle(): Promise<void> {

@@ -22,6 +22,7 @@ import { parseJid } from '../../../server/jid.ts';
 import { Packet } from '../../../server/core/packet.ts';
 import type { Element } from '../../../server/xml/element.ts';
 import { FakeSession, packet, parseXml, testCore } from '../../unit/core/fakes.ts';
+import { waitUntil as until } from '../../helpers/wait-until.ts';
 
 const HOST = 'example.com';
 const MODULES = [modMam, modRegister, modRoster] as ModuleDefinition<unknown>[];
@@ -34,14 +35,6 @@ interface Worker {
 
 let dir: string;
 let w: Worker[];
-
-async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 async function startWorker(index: number): Promise<Worker> {
   const storage = createSqliteStorage(openBunSqlite(join(dir, 'meerkat.db')), { synchronous: 'normal', busyTimeout: 2000 });
